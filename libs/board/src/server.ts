@@ -1,0 +1,69 @@
+import type { Server } from 'node:http';
+import type { ConfigSource } from '@tapo/config';
+import type { Logger } from '@tapo/log';
+import { createRecordQueue, createRedis } from '@tapo/queues';
+import { checkExposure, type BoardAuth } from './auth.js';
+import { createBoardApp } from './app.js';
+
+export interface BoardServerOptions {
+  redisUrl: string;
+  prefix: string;
+  host: string;
+  port: number;
+  config?: ConfigSource;
+  auth?: BoardAuth;
+  logger: Logger;
+}
+
+export interface BoardServer {
+  url: string;
+  port: number;
+  server: Server;
+  close(): Promise<void>;
+}
+
+export function boardAuthFromEnv(env: NodeJS.ProcessEnv = process.env): BoardAuth | undefined {
+  const user = env.BOARD_USER;
+  const password = env.BOARD_PASSWORD;
+  if (!user && !password) return undefined;
+  if (!user || !password) throw new Error('set both BOARD_USER and BOARD_PASSWORD (or neither)');
+  return { user, password };
+}
+
+export async function startBoardServer(opts: BoardServerOptions): Promise<BoardServer> {
+  checkExposure(opts.host, opts.auth);
+  const redis = createRedis(opts.redisUrl, { name: 'recorder-board' });
+  redis.on('error', (e) => opts.logger.debug({ err: e }, 'redis (board) error'));
+  const recordQueue = createRecordQueue(redis, opts.prefix);
+  recordQueue.on('error', () => {});
+  const app = createBoardApp({
+    recordQueue,
+    redis,
+    prefix: opts.prefix,
+    logger: opts.logger,
+    ...(opts.config ? { config: opts.config } : {}),
+    ...(opts.auth ? { auth: opts.auth } : {}),
+  });
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = app.listen(opts.port, opts.host, () => resolve(s));
+    s.once('error', (e: NodeJS.ErrnoException) =>
+      reject(new Error(`board cannot listen on ${opts.host}:${opts.port}: ${e.code ?? e.message}`)),
+    );
+  });
+  const addr = server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : opts.port;
+  const hostForUrl = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
+  const url = `http://${hostForUrl}:${port}`;
+  opts.logger.info({ url: `${url}/queues` }, `board: ${url}/ (status) and ${url}/queues (Bull Board)`);
+  return {
+    url,
+    port,
+    server,
+    async close() {
+      server.closeAllConnections?.();
+      await new Promise<void>((r) => server.close(() => r()));
+      await recordQueue.close();
+      await redis.quit().catch(() => {});
+    },
+  };
+}

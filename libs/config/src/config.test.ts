@@ -1,0 +1,123 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfigFile, parseConfig, parseDurationSeconds, resolveConfigPath } from './index.js';
+
+const FILE = '/etc/recorder/cameras.yml';
+const env = { TAPO_USER: 'camuser', TAPO_PASSWORD: 's3cret!pw' };
+
+function err(text: string, e: NodeJS.ProcessEnv = env): ConfigError {
+  try {
+    parseConfig(text, FILE, e);
+  } catch (x) {
+    expect(x).toBeInstanceOf(ConfigError);
+    return x as ConfigError;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('config', () => {
+  it('applies defaults and substitutes ${VAR}', () => {
+    const cfg = parseConfig(
+      `cameras:
+  - id: living-room
+    url: rtsp://\${TAPO_USER}:\${TAPO_PASSWORD}@192.168.1.20:554/stream1
+    segmentSeconds: 10
+  - id: garden
+    url: rtsp://192.168.1.21/stream2
+    audio: off
+    enabled: false
+`,
+      FILE,
+      env,
+    );
+    expect(cfg.recordingsDir).toBe('/etc/recorder/recordings');
+    expect(cfg.segmentSeconds).toBe(60);
+    expect(cfg.stallTimeoutSeconds).toBe(10);
+    expect(cfg.concurrency).toBe(16);
+    expect(cfg.cameras).toEqual([
+      { id: 'living-room', url: 'rtsp://camuser:s3cret!pw@192.168.1.20:554/stream1', segmentSeconds: 10, audio: 'aac', enabled: true },
+      { id: 'garden', url: 'rtsp://192.168.1.21/stream2', segmentSeconds: 60, audio: 'off', enabled: false },
+    ]);
+  });
+
+  it('supports ${VAR:-default} and $${ escapes', () => {
+    const cfg = parseConfig(`recordingsDir: \${REC:-/data/rec}\ncameras: []\n`, FILE, {});
+    expect(cfg.recordingsDir).toBe('/data/rec');
+  });
+
+  it('an empty file is a valid config with no cameras', () => {
+    expect(parseConfig('', FILE, {}).cameras).toEqual([]);
+  });
+
+  it('rejects invalid YAML naming the file and line', () => {
+    const e = err('cameras:\n  - id: a\n   url: [\n');
+    expect(e.message).toContain(FILE);
+    expect(e.message).toMatch(/invalid YAML/);
+    expect(e.message).toMatch(/line \d+/);
+  });
+
+  it('rejects unknown keys, naming camera and field', () => {
+    const e = err('cameras:\n  - id: cam1\n    url: rtsp://h/s\n    segmentSecs: 5\n');
+    expect(e.message).toBe(`${FILE}, camera "cam1" (cameras[0]), field "segmentSecs": unknown key "segmentSecs"`);
+    expect(e.cameraId).toBe('cam1');
+    expect(e.field).toBe('segmentSecs');
+    const top = err('recordingDir: /x\n');
+    expect(top.message).toContain('field "recordingDir": unknown key');
+  });
+
+  it('rejects duplicate camera ids', () => {
+    const e = err('cameras:\n  - id: cam1\n    url: rtsp://h/1\n  - id: cam1\n    url: rtsp://h/2\n');
+    expect(e.message).toContain('camera "cam1" (cameras[1])');
+    expect(e.message).toContain('field "id"');
+    expect(e.message).toContain('duplicate camera id');
+  });
+
+  it.each(['../etc', 'a/b', 'Upper', '', 'x'.repeat(65), 'a b', '..'])('rejects camera id %j', (id) => {
+    const e = err(`cameras:\n  - id: ${JSON.stringify(id)}\n    url: rtsp://h/1\n`);
+    expect(e.message).toContain('field "id"');
+    expect(e.message).toContain(FILE);
+  });
+
+  it('rejects a url that is not rtsp://', () => {
+    const e = err('cameras:\n  - id: cam1\n    url: http://192.168.1.20/stream1\n');
+    expect(e.message).toBe(`${FILE}, camera "cam1" (cameras[0]), field "url": must be an rtsp:// (or rtsps://) URL`);
+  });
+
+  it('rejects a missing ${VAR} without printing other values', () => {
+    const e = err('cameras:\n  - id: cam1\n    url: rtsp://u:${TAPO_PASSWORD}@h/1\n', {});
+    expect(e.message).toBe(`${FILE}, camera "cam1" (cameras[0]), field "url": environment variable \${TAPO_PASSWORD} is not set`);
+  });
+
+  it('rejects bad values with the allowed ones', () => {
+    expect(err('cameras:\n  - id: c\n    url: rtsp://h/1\n    audio: mp3\n').message).toContain(
+      'field "audio": must be one of "aac" | "copy" | "off"',
+    );
+    expect(err('segmentSeconds: 1\n').message).toContain('field "segmentSeconds"');
+    expect(err('cameras:\n  - id: c\n    url: rtsp://h/1\n    enabled: maybe\n').message).toContain('field "enabled"');
+  });
+
+  it('reports a missing file clearly', () => {
+    expect(() => loadConfigFile('/nonexistent/cameras.yml')).toThrow(/cameras.yml: cannot read config file \(no such file\)/);
+  });
+
+  it('resolves the config path from --config, RECORDER_CONFIG, default', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'cfg-'));
+    const f = path.join(dir, 'c.yml');
+    writeFileSync(f, 'cameras: []\n');
+    expect(resolveConfigPath(['--config', f], {})).toEqual({ file: f, explicit: true, exists: true });
+    expect(resolveConfigPath([`--config=${f}`], {}).file).toBe(f);
+    expect(resolveConfigPath([], { RECORDER_CONFIG: f })).toEqual({ file: f, explicit: true, exists: true });
+    const def = resolveConfigPath([], {});
+    expect(def.explicit).toBe(false);
+    expect(path.basename(def.file)).toBe('cameras.yml');
+  });
+
+  it('parses durations', () => {
+    expect(parseDurationSeconds('7d')).toBe(604800);
+    expect(parseDurationSeconds('15m')).toBe(900);
+    expect(parseDurationSeconds(30)).toBe(30);
+    expect(() => parseDurationSeconds('soon')).toThrow();
+  });
+});

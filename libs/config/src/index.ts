@@ -1,0 +1,14 @@
+export { ConfigError } from './errors.js';
+export { parseDurationSeconds } from './duration.js';
+export { substituteString, MissingVariableError } from './substitute.js';
+export {
+  CAMERA_ID,
+  AudioMode,
+  ConfigSchema,
+  CameraSchema,
+  type CameraConfig,
+  type RecorderConfig,
+} from './schema.js';
+export { parseConfig, loadConfigFile, validateConfig, resolveConfigPath, type ConfigLocation } from './load.js';
+export { readRuntimeSettings, DEFAULT_REDIS_URL, type RuntimeSettings } from './env.js';
+export { fileConfigSource, staticConfigSource, type ConfigSource } from './source.js';

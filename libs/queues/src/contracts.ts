@@ -1,0 +1,65 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * Data of a `record` job. Holds the camera id and its recording settings,
+ * never the URL (the worker resolves the URL, with credentials, from its own config).
+ */
+export interface RecordJobData {
+  cameraId: string;
+  segmentSeconds: number;
+  audio: 'aac' | 'copy' | 'off';
+  /** Fingerprint of the settings (and the redacted URL): when it changes the recording restarts. */
+  settingsHash: string;
+}
+
+export type RecordState = 'starting' | 'recording' | 'reconnecting' | 'auth-failed' | 'stopping' | 'stopped';
+
+/** The heartbeat: what `job.updateProgress()` carries for a record job (shown in Bull Board). */
+export interface RecordProgress {
+  state: RecordState;
+  cameraId: string;
+  /** Hostname and pid of the worker running ffmpeg. */
+  host: string;
+  workerPid: number;
+  ffmpegPid?: number;
+  /** When this ffmpeg run started / the job started on this worker (ISO). */
+  runStartedAt?: string;
+  jobStartedAt: string;
+  /** Output time of the current ffmpeg run, seconds. */
+  outTimeSeconds: number;
+  frames: number;
+  fps: number;
+  speed: number;
+  /** Bytes written by this job on this worker (closed segments + the current one). */
+  bytes: number;
+  /** Current segment file, relative to recordingsDir. */
+  segment?: string;
+  lastSegment?: { file: string; durationSeconds: number; bytes: number; closedAt: string };
+  segmentsClosed: number;
+  /** Last time ffmpeg's output advanced (ISO). */
+  lastProgressAt?: string;
+  /** Heartbeat time (ISO). */
+  updatedAt: string;
+  restarts: number;
+  lastError?: string;
+  lastErrorAt?: string;
+  lastStall?: { at: string; reason: string };
+}
+
+/** The value a record job completes with (it only completes when told to stop). */
+export interface RecordResult {
+  stoppedBecause: string;
+  segmentsClosed: number;
+  bytes: number;
+}
+
+export function settingsFingerprint(s: {
+  segmentSeconds: number;
+  audio: string;
+  redactedUrl: string;
+}): string {
+  return createHash('sha256')
+    .update(JSON.stringify([s.segmentSeconds, s.audio, s.redactedUrl]))
+    .digest('hex')
+    .slice(0, 16);
+}

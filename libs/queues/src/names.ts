@@ -1,0 +1,25 @@
+/** Queue names (every queue also carries the install's prefix, RECORDER_QUEUE_PREFIX). */
+export const RECORD_QUEUE = 'record';
+/** Job name of the one long-lived recording job per camera. */
+export const RECORD_JOB_NAME = 'record';
+
+/** Fixed id of a camera's record job. BullMQ ids must not contain ':' nor be integers. */
+export function recordJobId(cameraId: string): string {
+  return `record-${cameraId}`;
+}
+
+export function cameraIdFromJobId(jobId: string | undefined): string | undefined {
+  return jobId?.startsWith('record-') ? jobId.slice('record-'.length) : undefined;
+}
+
+/**
+ * Redis hash `<prefix>:desired-cameras`: cameraId → settings fingerprint, written
+ * by the scheduler. A recording whose camera is missing from it (or whose
+ * fingerprint differs) stops and completes; the scheduler then re-creates it if
+ * needed. The hash always holds `__updated` so that "no cameras" is distinct
+ * from "never written" (then nothing is stopped).
+ */
+export function desiredCamerasKey(prefix: string): string {
+  return `${prefix}:desired-cameras`;
+}
+export const DESIRED_UPDATED_FIELD = '__updated';

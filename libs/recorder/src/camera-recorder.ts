@@ -1,0 +1,336 @@
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { CameraConfig } from '@tapo/config';
+import {
+  buildRecordArgs,
+  classifyFfmpegError,
+  containerFor,
+  describeFailure,
+  type FfmpegFailure,
+  type FfmpegProgress,
+  type SegmentListEntry,
+} from '@tapo/ffmpeg';
+import { redactText, type Logger } from '@tapo/log';
+import type { RecordState } from '@tapo/queues';
+import { ensureDayFolders, ffmpegSegmentPattern, resolveListedSegment } from '@tapo/storage';
+import { Backoff, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
+import { startFfmpeg, type FfmpegExit, type FfmpegRun } from './ffmpeg-process.js';
+
+export interface ClosedSegment {
+  /** Absolute path. */
+  path: string;
+  /** Relative to recordingsDir. */
+  file: string;
+  /** Start / end on the input timeline of this ffmpeg run (seconds). */
+  startSeconds: number;
+  endSeconds: number;
+  durationSeconds: number;
+  bytes: number;
+  closedAt: Date;
+}
+
+export interface InterruptedSegment {
+  path: string;
+  file: string;
+  reason: string;
+}
+
+export interface CameraRecorderOptions {
+  cameraId: string;
+  /** Looks the camera up in the current config (called before every ffmpeg start). */
+  resolveCamera(): CameraConfig;
+  recordingsDir: string;
+  stallTimeoutSeconds: number;
+  logger: Logger;
+  ffmpegPath?: string;
+  backoff?: BackoffOptions;
+  /** Delay between attempts while the camera rejects our credentials. */
+  authRetryMs?: number;
+  onStateChange?(state: RecordState, reason: string | undefined): void;
+  onSegmentClosed?(seg: ClosedSegment): void;
+  onSegmentInterrupted?(seg: InterruptedSegment): void;
+  /** Warnings and errors from ffmpeg (already redacted), rate-limited. */
+  onFfmpegMessage?(line: string): void;
+}
+
+export interface RecorderSnapshot {
+  state: RecordState;
+  ffmpegPid?: number;
+  runStartedAt?: string;
+  outTimeSeconds: number;
+  frames: number;
+  fps: number;
+  speed: number;
+  bytes: number;
+  segment?: string;
+  lastSegment?: { file: string; durationSeconds: number; bytes: number; closedAt: string };
+  segmentsClosed: number;
+  lastProgressAt?: string;
+  restarts: number;
+  lastError?: string;
+  lastErrorAt?: string;
+  lastFailure?: FfmpegFailure;
+  lastStall?: { at: string; reason: string };
+}
+
+const MESSAGES_PER_RUN = 20;
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+/**
+ * Keeps one camera recording: runs ffmpeg, watches its progress, restarts it
+ * with backoff when it exits or stalls, until the signal aborts (then ffmpeg
+ * is asked to quit cleanly so its last segment is finalised).
+ */
+export class CameraRecorder {
+  private state: RecordState = 'starting';
+  private run_: FfmpegRun | undefined;
+  private runStartedAt: number | undefined;
+  private progress: FfmpegProgress | undefined;
+  private lastAdvanceAt = 0;
+  private currentSegment: string | undefined;
+  private closedInRun = new Set<string>();
+  private bytesClosed = 0;
+  private segmentsClosed = 0;
+  private lastSegment: RecorderSnapshot['lastSegment'];
+  private restarts = 0;
+  private lastError: string | undefined;
+  private lastErrorAt: string | undefined;
+  private lastFailure: FfmpegFailure | undefined;
+  private lastStall: RecorderSnapshot['lastStall'];
+  private readonly backoff: Backoff;
+  private readonly log: Logger;
+
+  constructor(private readonly opts: CameraRecorderOptions) {
+    this.backoff = new Backoff(opts.backoff ?? DEFAULT_BACKOFF);
+    this.log = opts.logger;
+  }
+
+  private setState(state: RecordState, reason?: string): void {
+    if (state === this.state && reason === undefined) return;
+    const changed = state !== this.state;
+    this.state = state;
+    if (changed) {
+      this.log.info({ state, reason }, `camera ${this.opts.cameraId}: ${state}${reason ? ` (${reason})` : ''}`);
+      this.opts.onStateChange?.(state, reason);
+    }
+  }
+
+  private rel(p: string): string {
+    return path.relative(this.opts.recordingsDir, p);
+  }
+
+  /** The heartbeat contents (stats the current segment for its size). */
+  async snapshot(): Promise<RecorderSnapshot> {
+    let currentBytes = 0;
+    if (this.currentSegment && !this.closedInRun.has(this.currentSegment)) {
+      try {
+        currentBytes = (await stat(this.currentSegment)).size;
+      } catch {
+        /* not created yet or pruned */
+      }
+    }
+    const p = this.progress;
+    const snap: RecorderSnapshot = {
+      state: this.state,
+      outTimeSeconds: p?.outTimeUs !== undefined ? Math.max(0, p.outTimeUs / 1e6) : 0,
+      frames: p?.frame ?? 0,
+      fps: p?.fps ?? 0,
+      speed: p?.speed ?? 0,
+      bytes: this.bytesClosed + currentBytes,
+      segmentsClosed: this.segmentsClosed,
+      restarts: this.restarts,
+    };
+    if (this.run_?.pid) snap.ffmpegPid = this.run_.pid;
+    if (this.runStartedAt) snap.runStartedAt = new Date(this.runStartedAt).toISOString();
+    if (this.currentSegment) snap.segment = this.rel(this.currentSegment);
+    if (this.lastSegment) snap.lastSegment = this.lastSegment;
+    if (this.lastAdvanceAt) snap.lastProgressAt = new Date(this.lastAdvanceAt).toISOString();
+    if (this.lastError) snap.lastError = this.lastError;
+    if (this.lastErrorAt) snap.lastErrorAt = this.lastErrorAt;
+    if (this.lastFailure) snap.lastFailure = this.lastFailure;
+    if (this.lastStall) snap.lastStall = this.lastStall;
+    return snap;
+  }
+
+  get ffmpegPid(): number | undefined {
+    return this.run_?.pid;
+  }
+
+  private onProgress(p: FfmpegProgress): void {
+    const prev = this.progress;
+    const advanced =
+      !prev ||
+      (p.outTimeUs ?? 0) > (prev.outTimeUs ?? 0) ||
+      (p.frame ?? 0) > (prev.frame ?? 0);
+    this.progress = p;
+    if (advanced && ((p.frame ?? 0) > 0 || (p.outTimeUs ?? 0) > 0)) {
+      this.lastAdvanceAt = Date.now();
+      if (this.state !== 'recording' && this.state !== 'stopping') this.setState('recording');
+    }
+  }
+
+  private async onSegmentClosed(e: SegmentListEntry): Promise<void> {
+    const abs = resolveListedSegment(this.opts.recordingsDir, e.name) ?? path.join(this.opts.recordingsDir, e.name);
+    this.closedInRun.add(abs);
+    let bytes = 0;
+    try {
+      bytes = (await stat(abs)).size;
+    } catch {
+      /* gone */
+    }
+    this.bytesClosed += bytes;
+    this.segmentsClosed++;
+    const seg: ClosedSegment = {
+      path: abs,
+      file: this.rel(abs),
+      startSeconds: e.startSeconds,
+      endSeconds: e.endSeconds,
+      durationSeconds: Math.max(0, e.endSeconds - e.startSeconds),
+      bytes,
+      closedAt: new Date(),
+    };
+    this.lastSegment = {
+      file: seg.file,
+      durationSeconds: Number(seg.durationSeconds.toFixed(3)),
+      bytes,
+      closedAt: seg.closedAt.toISOString(),
+    };
+    this.log.debug({ segment: seg.file, duration: seg.durationSeconds, bytes }, 'segment closed');
+    this.opts.onSegmentClosed?.(seg);
+  }
+
+  /** Runs until `signal` aborts. Returns the abort reason. */
+  async run(signal: AbortSignal): Promise<unknown> {
+    const stallMs = this.opts.stallTimeoutSeconds * 1000;
+    let dayTimer: NodeJS.Timeout | undefined;
+    while (!signal.aborted) {
+      let camera: CameraConfig;
+      try {
+        camera = this.opts.resolveCamera();
+        await ensureDayFolders(this.opts.recordingsDir, camera.id);
+      } catch (e) {
+        this.fail('unknown', redactText((e as Error).message));
+        await sleep(this.backoff.next(0), signal);
+        continue;
+      }
+      clearInterval(dayTimer);
+      dayTimer = setInterval(() => {
+        ensureDayFolders(this.opts.recordingsDir, camera.id).catch((e: Error) =>
+          this.log.warn({ err: e }, 'cannot create day folder'),
+        );
+      }, 10 * 60 * 1000);
+      dayTimer.unref();
+
+      const args = buildRecordArgs({
+        url: camera.url,
+        outputPattern: ffmpegSegmentPattern(this.opts.recordingsDir, camera.id, containerFor(camera.audio)),
+        segmentSeconds: camera.segmentSeconds,
+        audio: camera.audio,
+        logLevel: 'info',
+      });
+      this.progress = undefined;
+      this.currentSegment = undefined;
+      this.closedInRun = new Set();
+      this.runStartedAt = Date.now();
+      this.lastAdvanceAt = 0;
+      let messages = 0;
+      let suppressed = 0;
+      let stallReason: string | undefined;
+      const run = startFfmpeg(this.opts.ffmpegPath ?? 'ffmpeg', args, {
+        onProgress: (p) => this.onProgress(p),
+        onSegmentClosed: (e) => void this.onSegmentClosed(e),
+        onSegmentOpened: (f) => {
+          this.currentSegment = path.resolve(f);
+        },
+        onStderrLine: (raw) => {
+          const line = redactText(raw);
+          const important = /\[(warning|error|fatal|panic)\]/.test(line);
+          if (!important) {
+            this.log.trace({ ffmpeg: line }, 'ffmpeg');
+            return;
+          }
+          if (messages < MESSAGES_PER_RUN) {
+            messages++;
+            this.log.warn({ ffmpeg: line }, 'ffmpeg says');
+            this.opts.onFfmpegMessage?.(line);
+          } else suppressed++;
+        },
+      });
+      this.run_ = run;
+      this.log.debug({ pid: run.pid }, 'ffmpeg started');
+
+      const onAbort = () => {
+        this.setState('stopping', String(signal.reason ?? 'stop requested'));
+        void run.quit(5000);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      const watchdog = setInterval(() => {
+        const since = Math.max(this.lastAdvanceAt, this.runStartedAt ?? 0);
+        if (!signal.aborted && !stallReason && Date.now() - since > stallMs) {
+          stallReason = this.lastAdvanceAt
+            ? `no progress for ${this.opts.stallTimeoutSeconds}s`
+            : `no video within ${this.opts.stallTimeoutSeconds}s of starting`;
+          this.lastStall = { at: new Date().toISOString(), reason: stallReason };
+          this.log.warn({ reason: stallReason, pid: run.pid }, 'ffmpeg stalled: killing it');
+          void run.terminate(2000);
+        }
+      }, 500);
+
+      const exit: FfmpegExit = await run.exited;
+      clearInterval(watchdog);
+      signal.removeEventListener('abort', onAbort);
+      if (suppressed > 0) this.log.warn(`${suppressed} more ffmpeg messages suppressed in this run`);
+      const healthyMs = this.lastAdvanceAt ? this.lastAdvanceAt - (this.runStartedAt ?? 0) : 0;
+      // Give the segment list pipe a moment to deliver the last entries.
+      await new Promise((r) => setTimeout(r, 50));
+
+      const interrupted =
+        this.currentSegment && !this.closedInRun.has(this.currentSegment) ? this.currentSegment : undefined;
+      this.run_ = undefined;
+      if (signal.aborted) {
+        if (interrupted && exit.code !== 0) {
+          this.opts.onSegmentInterrupted?.({ path: interrupted, file: this.rel(interrupted), reason: 'stopped' });
+        }
+        break;
+      }
+
+      const kind: FfmpegFailure = stallReason ? 'timeout' : classifyFfmpegError(exit.stderrTail);
+      const how = exit.signal ? `killed by ${exit.signal}` : `exited with code ${exit.code}`;
+      const message = stallReason
+        ? `camera ${this.opts.cameraId}: ffmpeg stalled (${stallReason}); restarting`
+        : `${describeFailure(kind, this.opts.cameraId)} (ffmpeg ${how})`;
+      if (interrupted) {
+        this.opts.onSegmentInterrupted?.({ path: interrupted, file: this.rel(interrupted), reason: message });
+      }
+      this.fail(kind, message, exit);
+      this.restarts++;
+      const delay = kind === 'auth' ? (this.opts.authRetryMs ?? 60_000) : this.backoff.next(healthyMs);
+      this.log.info({ delayMs: delay }, `restarting ffmpeg in ${(delay / 1000).toFixed(1)}s`);
+      await sleep(delay, signal);
+    }
+    clearInterval(dayTimer);
+    this.setState('stopped', String(signal.reason ?? 'stopped'));
+    return signal.reason;
+  }
+
+  private fail(kind: FfmpegFailure, message: string, exit?: FfmpegExit): void {
+    this.lastFailure = kind;
+    this.lastError = redactText(message);
+    this.lastErrorAt = new Date().toISOString();
+    const detail = exit?.stderrTail.slice(-5).map(redactText);
+    this.setState(kind === 'auth' ? 'auth-failed' : 'reconnecting', this.lastError);
+    this.log.warn({ failure: kind, ffmpegTail: detail }, this.lastError);
+  }
+}

@@ -1,0 +1,11 @@
+export { Backoff, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
+export { startFfmpeg, type FfmpegRun, type FfmpegExit, type FfmpegRunHandlers } from './ffmpeg-process.js';
+export {
+  CameraRecorder,
+  type CameraRecorderOptions,
+  type ClosedSegment,
+  type InterruptedSegment,
+  type RecorderSnapshot,
+} from './camera-recorder.js';
+export { createRecordProcessor, type RecordProcessorDeps, type StopReason } from './record-processor.js';
+export { startRecordWorker, RECORD_WORKER_TIMINGS, type RecordWorker, type RecordWorkerOptions } from './record-worker.js';

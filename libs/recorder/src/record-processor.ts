@@ -1,0 +1,191 @@
+import os from 'node:os';
+import { WaitingError, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { CameraConfig, RecorderConfig } from '@tapo/config';
+import { redactText, type Logger } from '@tapo/log';
+import {
+  DESIRED_UPDATED_FIELD,
+  desiredCamerasKey,
+  type RecordJobData,
+  type RecordProgress,
+  type RecordResult,
+} from '@tapo/queues';
+import { CameraRecorder, type ClosedSegment, type InterruptedSegment } from './camera-recorder.js';
+
+/** Why a recording stopped; set as the abort reason of the job's signal. */
+export type StopReason = 'shutdown' | 'lock-lost' | 'camera-removed' | 'settings-changed' | string;
+
+export interface RecordProcessorDeps {
+  /** The worker's current config (the URL with credentials comes from here, never from the job). */
+  getConfig(): RecorderConfig;
+  /** A non-blocking Redis connection for the desired-cameras check. */
+  redis: Redis;
+  prefix: string;
+  logger: Logger;
+  hostname?: string;
+  /** Heartbeat interval (job.updateProgress). Default 3000 ms. */
+  heartbeatMs?: number;
+  ffmpegPath?: string;
+  authRetryMs?: number;
+  /** Hooks for follow-up work (segment index, repair: later issues). */
+  onSegmentClosed?(cameraId: string, seg: ClosedSegment): void;
+  onSegmentInterrupted?(cameraId: string, seg: InterruptedSegment): void;
+  /** Live recorders by job id, for the worker's own bookkeeping and tests. */
+  active?: Map<string, CameraRecorder>;
+}
+
+/** Job logs are capped (keepLogs) but each line is a Redis call: log events, not chatter. */
+async function jobLog(job: Job, line: string): Promise<void> {
+  try {
+    await job.log(`${new Date().toISOString()} ${redactText(line)}`);
+  } catch {
+    /* Redis unreachable: the pino log has it */
+  }
+}
+
+function findCamera(config: RecorderConfig, cameraId: string): CameraConfig {
+  const cam = config.cameras.find((c) => c.id === cameraId);
+  if (!cam) {
+    throw new Error(
+      `camera "${cameraId}" is not in this worker's config (${config.file}); every worker needs the same cameras file`,
+    );
+  }
+  return cam;
+}
+
+/**
+ * Desired state check: stop when the scheduler's desired-cameras hash exists
+ * and no longer lists this camera with these settings.
+ */
+async function desiredVerdict(
+  redis: Redis,
+  prefix: string,
+  data: RecordJobData,
+): Promise<'keep' | 'camera-removed' | 'settings-changed'> {
+  const [updated, hash] = await redis.hmget(desiredCamerasKey(prefix), DESIRED_UPDATED_FIELD, data.cameraId);
+  if (!updated) return 'keep';
+  if (!hash) return 'camera-removed';
+  if (hash !== data.settingsHash) return 'settings-changed';
+  return 'keep';
+}
+
+/**
+ * The BullMQ processor of `record` jobs. It never returns while the camera
+ * should be recorded; it returns (completes) when the camera was removed or
+ * its settings changed, and hands the job back to the queue on shutdown.
+ * Declared with three parameters so that BullMQ passes the AbortSignal.
+ */
+export function createRecordProcessor(deps: RecordProcessorDeps) {
+  const host = deps.hostname ?? os.hostname();
+  const heartbeatMs = deps.heartbeatMs ?? 3000;
+
+  return async function processRecordJob(
+    job: Job<RecordJobData, RecordResult>,
+    token: string | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<RecordResult> {
+    const { cameraId } = job.data;
+    const log = deps.logger.child({ cameraId, jobId: job.id });
+    const stop = new AbortController();
+    const onOuterAbort = () => stop.abort(signal?.reason ?? 'cancelled');
+    if (signal?.aborted) onOuterAbort();
+    signal?.addEventListener('abort', onOuterAbort, { once: true });
+
+    const config = deps.getConfig();
+    // Fail fast (with a clear error, retried with backoff) when this worker cannot record the camera.
+    findCamera(config, cameraId);
+    const jobStartedAt = new Date().toISOString();
+
+    const recorder = new CameraRecorder({
+      cameraId,
+      resolveCamera: () => {
+        const cam = findCamera(deps.getConfig(), cameraId);
+        return { ...cam, segmentSeconds: job.data.segmentSeconds, audio: job.data.audio };
+      },
+      recordingsDir: config.recordingsDir,
+      stallTimeoutSeconds: config.stallTimeoutSeconds,
+      logger: log,
+      ...(deps.ffmpegPath ? { ffmpegPath: deps.ffmpegPath } : {}),
+      ...(deps.authRetryMs !== undefined ? { authRetryMs: deps.authRetryMs } : {}),
+      onStateChange: (state, reason) => {
+        void jobLog(job, `state: ${state}${reason ? ` (${reason})` : ''}`);
+        void heartbeat();
+      },
+      onSegmentClosed: (seg) => {
+        void jobLog(
+          job,
+          `segment closed: ${seg.file} start=${seg.startSeconds.toFixed(3)} end=${seg.endSeconds.toFixed(3)} duration=${seg.durationSeconds.toFixed(3)}s bytes=${seg.bytes}`,
+        );
+        deps.onSegmentClosed?.(cameraId, seg);
+      },
+      onSegmentInterrupted: (seg) => {
+        void jobLog(job, `segment interrupted: ${seg.file} (${seg.reason}); it is playable up to its last fragment`);
+        deps.onSegmentInterrupted?.(cameraId, seg);
+      },
+      onFfmpegMessage: (line) => void jobLog(job, `ffmpeg: ${line}`),
+    });
+    deps.active?.set(String(job.id), recorder);
+
+    let beating = false;
+    async function heartbeat(): Promise<void> {
+      if (beating) return;
+      beating = true;
+      try {
+        const snap = await recorder.snapshot();
+        const progress: RecordProgress = {
+          ...snap,
+          cameraId,
+          host,
+          workerPid: process.pid,
+          jobStartedAt,
+          updatedAt: new Date().toISOString(),
+        };
+        await job.updateProgress(progress as unknown as object);
+      } catch (e) {
+        log.debug({ err: e }, 'heartbeat failed');
+      } finally {
+        beating = false;
+      }
+    }
+    const timer = setInterval(() => {
+      void heartbeat();
+      if (stop.signal.aborted) return;
+      desiredVerdict(deps.redis, deps.prefix, job.data)
+        .then((verdict) => {
+          if (verdict !== 'keep' && !stop.signal.aborted) {
+            log.info({ verdict }, `stopping recording of ${cameraId}: ${verdict}`);
+            stop.abort(verdict);
+          }
+        })
+        .catch(() => {
+          /* Redis unreachable: keep recording */
+        });
+    }, heartbeatMs);
+
+    void jobLog(job, `recording on ${host} (worker pid ${process.pid})`);
+    let reason: unknown;
+    try {
+      reason = await recorder.run(stop.signal);
+    } finally {
+      clearInterval(timer);
+      signal?.removeEventListener('abort', onOuterAbort);
+      deps.active?.delete(String(job.id));
+    }
+    const snap = await recorder.snapshot();
+    log.info({ reason }, `recording of ${cameraId} stopped`);
+
+    if (reason === 'shutdown') {
+      // Hand the job back without spending an attempt, so another worker takes it at once.
+      await jobLog(job, `worker ${host} shutting down: job handed back to the queue`);
+      await heartbeat();
+      if (token) await job.moveToWait(token);
+      throw new WaitingError();
+    }
+    if (reason === 'lock-lost') {
+      throw new Error(`worker ${host} lost the lock of ${job.id}; ffmpeg stopped so that only one recorder writes ${cameraId}`);
+    }
+    await jobLog(job, `recording stopped: ${String(reason)}`);
+    await heartbeat();
+    return { stoppedBecause: String(reason), segmentsClosed: snap.segmentsClosed, bytes: snap.bytes };
+  };
+}

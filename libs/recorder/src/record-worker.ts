@@ -1,0 +1,124 @@
+import os from 'node:os';
+import { Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { RecorderConfig } from '@tapo/config';
+import type { Logger } from '@tapo/log';
+import {
+  RECORD_QUEUE,
+  checkEvictionPolicy,
+  createRedis,
+  type RecordJobData,
+  type RecordResult,
+} from '@tapo/queues';
+import type { CameraRecorder } from './camera-recorder.js';
+import { createRecordProcessor, type RecordProcessorDeps } from './record-processor.js';
+
+/**
+ * Lock timings for endless recording jobs (see docs/design.md):
+ * - lockDuration 10 s, renewed every 5 s: a dead worker's cameras are found by the
+ *   stalled check ~10-15 s after it died (BullMQ's 30 s default gives 30-60 s).
+ * - stalledInterval 5 s: how often any worker looks for expired locks.
+ * - maxStalledCount 1000: a crash must never fail a recording ("stalled more than
+ *   allowable limit" after the default 1); the stall count survives retries.
+ * ffmpeg runs in a child process, so the event loop stays free to renew locks.
+ */
+export const RECORD_WORKER_TIMINGS = {
+  lockDuration: 10_000,
+  stalledInterval: 5_000,
+  maxStalledCount: 1000,
+} as const;
+
+export interface RecordWorkerOptions {
+  redisUrl: string;
+  prefix: string;
+  getConfig(): RecorderConfig;
+  logger: Logger;
+  concurrency?: number;
+  hostname?: string;
+  heartbeatMs?: number;
+  ffmpegPath?: string;
+  authRetryMs?: number;
+  lockDuration?: number;
+  stalledInterval?: number;
+  onSegmentClosed?: RecordProcessorDeps['onSegmentClosed'];
+  onSegmentInterrupted?: RecordProcessorDeps['onSegmentInterrupted'];
+}
+
+export interface RecordWorker {
+  worker: Worker<RecordJobData, RecordResult>;
+  active: Map<string, CameraRecorder>;
+  /** Stops every recording cleanly, hands the jobs back, closes connections. */
+  close(timeoutMs?: number): Promise<void>;
+}
+
+export async function startRecordWorker(opts: RecordWorkerOptions): Promise<RecordWorker> {
+  const log = opts.logger;
+  const hostname = opts.hostname ?? os.hostname();
+  const blocking: Redis = createRedis(opts.redisUrl, { blocking: true, name: `recorder-worker-${hostname}` });
+  const plain: Redis = createRedis(opts.redisUrl, { name: `recorder-worker-ctl-${hostname}` });
+  blocking.on('error', (e) => log.debug({ err: e }, 'redis (worker) error'));
+  plain.on('error', (e) => log.debug({ err: e }, 'redis (control) error'));
+  const warn = await checkEvictionPolicy(plain);
+  if (warn) log.warn(`!!! ${warn}`);
+
+  const active = new Map<string, CameraRecorder>();
+  const processor = createRecordProcessor({
+    getConfig: opts.getConfig,
+    redis: plain,
+    prefix: opts.prefix,
+    logger: log,
+    hostname,
+    active,
+    ...(opts.heartbeatMs !== undefined ? { heartbeatMs: opts.heartbeatMs } : {}),
+    ...(opts.ffmpegPath ? { ffmpegPath: opts.ffmpegPath } : {}),
+    ...(opts.authRetryMs !== undefined ? { authRetryMs: opts.authRetryMs } : {}),
+    ...(opts.onSegmentClosed ? { onSegmentClosed: opts.onSegmentClosed } : {}),
+    ...(opts.onSegmentInterrupted ? { onSegmentInterrupted: opts.onSegmentInterrupted } : {}),
+  });
+
+  const worker = new Worker<RecordJobData, RecordResult>(RECORD_QUEUE, processor, {
+    connection: blocking,
+    prefix: opts.prefix,
+    concurrency: opts.concurrency ?? opts.getConfig().concurrency,
+    name: hostname,
+    lockDuration: opts.lockDuration ?? RECORD_WORKER_TIMINGS.lockDuration,
+    stalledInterval: opts.stalledInterval ?? RECORD_WORKER_TIMINGS.stalledInterval,
+    maxStalledCount: RECORD_WORKER_TIMINGS.maxStalledCount,
+  });
+  worker.on('error', (e) => log.warn({ err: e }, `worker error: ${e.message}`));
+  worker.on('lockRenewalFailed', (jobIds: string[]) => {
+    for (const id of jobIds) {
+      log.error({ jobId: id }, `lost the lock of ${id}: stopping its ffmpeg (another worker may take it over)`);
+      worker.cancelJob(id, 'lock-lost');
+    }
+  });
+  worker.on('failed', (job, err) => {
+    if (err?.name === 'WaitingError') return;
+    log.warn({ jobId: job?.id, err }, `record job ${job?.id} attempt failed: ${err?.message}`);
+  });
+  await worker.waitUntilReady();
+  log.info(
+    { concurrency: worker.opts.concurrency, lockDuration: worker.opts.lockDuration, stalledInterval: worker.opts.stalledInterval },
+    `worker ${hostname} ready`,
+  );
+
+  let closing: Promise<void> | undefined;
+  function close(timeoutMs = 9000): Promise<void> {
+    closing ??= (async () => {
+      log.info(`worker ${hostname} stopping: ${active.size} recording(s) handed back`);
+      worker.cancelAllJobs('shutdown');
+      const graceful = worker.close();
+      const timedOut = await Promise.race([
+        graceful.then(() => false),
+        new Promise<boolean>((r) => setTimeout(() => r(true), timeoutMs).unref()),
+      ]);
+      if (timedOut) {
+        log.warn('recordings did not stop in time: forcing close');
+        await worker.close(true);
+      }
+      await Promise.allSettled([blocking.quit(), plain.quit()]);
+    })();
+    return closing;
+  }
+  return { worker, active, close };
+}

@@ -1,0 +1,14 @@
+import path from 'node:path';
+import type { RecorderConfig } from '@tapo/config';
+
+/** The config `npm start` uses when there is no cameras file: the simulated camera. */
+export function demoConfig(cameraUrl: string, recordingsDir = './recordings'): RecorderConfig {
+  return {
+    file: '<built-in demo: simulated camera>',
+    recordingsDir: path.resolve(recordingsDir),
+    segmentSeconds: 10,
+    stallTimeoutSeconds: 10,
+    concurrency: 16,
+    cameras: [{ id: 'sim-camera', name: 'Simulated camera', url: cameraUrl, segmentSeconds: 10, audio: 'aac', enabled: true }],
+  };
+}

@@ -1,0 +1,4 @@
+export { startEmbeddedRedis, resolveRedis, type EmbeddedRedis } from './embedded-redis.js';
+export { runMain, argValue, type ShutdownHandler } from './main.js';
+export { loadConfigSource } from './load-config.js';
+export { demoConfig } from './demo-config.js';
