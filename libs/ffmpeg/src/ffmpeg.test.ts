@@ -33,7 +33,7 @@ describe('buildRecordArgs', () => {
     expect(after(args, '-segment_time')).toBe('60');
     expect(after(args, '-segment_format')).toBe('mp4');
     expect(after(args, '-segment_format_options')).toBe(
-      'movflags=+frag_keyframe+empty_moov+default_base_moof:frag_duration=500000',
+      'movflags=+frag_keyframe+empty_moov+default_base_moof:frag_duration=500000:flush_packets=1',
     );
     expect(after(args, '-reset_timestamps')).toBe('1');
     expect(after(args, '-strftime')).toBe('1');

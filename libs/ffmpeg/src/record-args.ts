@@ -58,7 +58,7 @@ export function buildRecordArgs(input: RecordArgsInput): string[] {
     '-segment_time', String(input.segmentSeconds),
     '-segment_format', format,
     '-segment_format_options',
-    `movflags=+frag_keyframe+empty_moov+default_base_moof:frag_duration=${fragUs}`,
+    `movflags=+frag_keyframe+empty_moov+default_base_moof:frag_duration=${fragUs}:flush_packets=1`,
     '-reset_timestamps', '1',
     '-strftime', '1',
     '-segment_list', `pipe:${listFd}`,
