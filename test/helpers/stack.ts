@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Queue } from 'bullmq';
@@ -61,6 +61,17 @@ export class TestStack {
       );
     }
     writeFileSync(this.configFile, lines.filter(Boolean).join('\n') + '\n');
+  }
+
+  configFileContent(): string {
+    return readFileSync(this.configFile, 'utf8');
+  }
+
+  /** Replaces the config file (apps notice the new mtime). */
+  rewriteConfig(text: string): void {
+    const tmp = `${this.configFile}.tmp`;
+    writeFileSync(tmp, text);
+    renameSync(tmp, this.configFile);
   }
 
   env(): NodeJS.ProcessEnv {
