@@ -39,7 +39,7 @@ describe('scheduler: one record job per camera', () => {
     const s3 = await stack.start('scheduler');
     await s3.waitForOutput(/scheduler ready/);
     const counts = await stack.queue.getJobCounts();
-    expect(counts.waiting + counts.active).toBe(2);
+    expect((counts.waiting ?? 0) + (counts.active ?? 0)).toBe(2);
   }, 60_000);
 
   it('disabling a camera stops its recording; enabling it starts it again; others are untouched', async () => {

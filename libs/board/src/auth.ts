@@ -32,10 +32,10 @@ export function isLoopback(host: string): boolean {
 }
 
 /** Refuses to serve on a non-loopback address without authentication. */
-export function checkExposure(host: string, auth: BoardAuth | undefined): void {
-  if (!isLoopback(host) && !auth) {
+export function checkExposure(host: string, auth: BoardAuth | undefined, allowNoAuth = false): void {
+  if (!isLoopback(host) && !auth && !allowNoAuth) {
     throw new Error(
-      `refusing to serve the board on ${host} without authentication: set BOARD_USER and BOARD_PASSWORD, or BOARD_HOST=127.0.0.1`,
+      `refusing to serve the board on ${host} without authentication: set BOARD_USER and BOARD_PASSWORD, or BOARD_HOST=127.0.0.1 (in a container whose port is published on 127.0.0.1 only: BOARD_ALLOW_NO_AUTH=true)`,
     );
   }
 }

@@ -12,6 +12,8 @@ export interface BoardServerOptions {
   port: number;
   config?: ConfigSource;
   auth?: BoardAuth;
+  /** Serve a non-loopback address without auth (containers publishing the port on loopback only). */
+  allowNoAuth?: boolean;
   logger: Logger;
 }
 
@@ -31,7 +33,7 @@ export function boardAuthFromEnv(env: NodeJS.ProcessEnv = process.env): BoardAut
 }
 
 export async function startBoardServer(opts: BoardServerOptions): Promise<BoardServer> {
-  checkExposure(opts.host, opts.auth);
+  checkExposure(opts.host, opts.auth, opts.allowNoAuth ?? process.env.BOARD_ALLOW_NO_AUTH === 'true');
   const redis = createRedis(opts.redisUrl, { name: 'recorder-board' });
   redis.on('error', (e) => opts.logger.debug({ err: e }, 'redis (board) error'));
   const recordQueue = createRecordQueue(redis, opts.prefix);

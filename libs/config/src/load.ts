@@ -122,7 +122,10 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   if (missing.length > 0) {
     throw new ConfigError(missing.join('\n'), file, firstMissing.cameraId, firstMissing.field);
   }
-  return validateConfig(substituted, file, path.dirname(file));
+  const cfg = validateConfig(substituted, file, path.dirname(file));
+  // RECORDINGS_DIR overrides the file (containers mount recordings elsewhere).
+  if (env.RECORDINGS_DIR) cfg.recordingsDir = path.resolve(env.RECORDINGS_DIR);
+  return cfg;
 }
 
 export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): RecorderConfig {

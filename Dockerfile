@@ -1,0 +1,11 @@
+# One image for every app: scheduler, worker, board (and the all-in-one).
+FROM node:20-bookworm-slim
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends ffmpeg util-linux ca-certificates \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY . .
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+ENV NODE_ENV=production LOG_FORMAT=json RECORDER_CONFIG=/config/cameras.yml RECORDINGS_DIR=/recordings
+# Each service picks its app: apps/scheduler, apps/worker or apps/board.
+CMD ["node", "--import", "tsx", "apps/all-in-one/src/main.ts"]
