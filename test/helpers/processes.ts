@@ -19,10 +19,17 @@ export interface AppProcess {
  * the way `npm run <name>` does, with the given environment. The pid is the
  * node process itself (tsx is loaded with --import), so signals reach it.
  */
-export function startApp(name: 'scheduler' | 'worker' | 'board' | 'all-in-one', env: NodeJS.ProcessEnv, args: string[] = []): AppProcess {
+export function startApp(
+  name: 'scheduler' | 'worker' | 'board' | 'all-in-one',
+  env: NodeJS.ProcessEnv,
+  args: string[] = [],
+  opts: { cwd?: string } = {},
+): AppProcess {
   const main = path.join(ROOT, 'apps', name, 'src', 'main.ts');
-  const child = spawn(process.execPath, ['--import', 'tsx', main, ...args], {
-    cwd: ROOT,
+  // tsx resolved from the repo, so the app can run with any working directory.
+  const tsx = import.meta.resolve('tsx');
+  const child = spawn(process.execPath, ['--import', tsx, main, ...args], {
+    cwd: opts.cwd ?? ROOT,
     env: { ...process.env, LOG_FORMAT: 'json', LOG_LEVEL: 'debug', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

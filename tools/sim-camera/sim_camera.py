@@ -21,6 +21,7 @@ REALM = "TP-LINK Streaming Media"
 ROLE = "user"
 REQUIRED = ["videotestsrc", "videoconvert", "x264enc", "rtph264pay",
             "audiotestsrc", "alawenc", "rtppcmapay"]
+LATE_NS = Gst.SECOND
 OVERLAY = "timeoverlay"  # optional (gstreamer1.0-x); skipped when missing
 
 
@@ -56,7 +57,7 @@ def launch_line(a, width, height, kbps, label):
     if Gst.ElementFactory.find(OVERLAY) is not None:
         overlay = f'{OVERLAY} text="{label}" halignment=left valignment=top font-desc="Sans 16" ! '
     video = (
-        f"videotestsrc is-live=true pattern=smpte horizontal-speed=2 ! "
+        f"videotestsrc name=vsrc is-live=true pattern=smpte horizontal-speed=2 ! "
         f"video/x-raw,format=I420,width={width},height={height},framerate={a.fps}/1 ! "
         f"{overlay}videoconvert ! "
         f"x264enc tune=zerolatency speed-preset=ultrafast bitrate={kbps} "
@@ -67,7 +68,7 @@ def launch_line(a, width, height, kbps, label):
         f"rtph264pay name=pay0 pt=96 config-interval=-1"
     )
     audio = (
-        " audiotestsrc is-live=true wave=ticks volume=0.3 samplesperbuffer=320 ! "
+        " audiotestsrc name=asrc is-live=true wave=ticks volume=0.3 samplesperbuffer=320 ! "
         "audio/x-raw,rate=8000,channels=1 ! alawenc ! rtppcmapay name=pay1 pt=8"
     )
     return f"( {video}{'' if a.no_audio else audio} )"
@@ -86,9 +87,30 @@ def strip_sprop(pad, info):
     return Gst.PadProbeReturn.DROP
 
 
-def on_media_configure(_factory, media):
-    pay0 = media.get_element().get_by_name("pay0")
-    pay0.get_static_pad("src").add_probe(Gst.PadProbeType.EVENT_DOWNSTREAM, strip_sprop)
+def drop_late(pad, info):
+    """Pad probe on the test sources: drop raw buffers more than LATE_NS behind the clock.
+
+    After SIGSTOP/SIGCONT the live sources would otherwise render the whole frozen
+    period as a burst; dropping gives a timestamp gap, like a camera that lost its link.
+    """
+    src = pad.get_parent_element()
+    clock = src.get_clock()
+    pts = info.get_buffer().pts
+    if clock is None or pts == Gst.CLOCK_TIME_NONE:
+        return Gst.PadProbeReturn.OK
+    late = clock.get_time() - src.get_base_time() - pts
+    return Gst.PadProbeReturn.DROP if late > LATE_NS else Gst.PadProbeReturn.OK
+
+
+def on_media_configure(_factory, media, null_sprop):
+    bin_ = media.get_element()
+    for name in ("vsrc", "asrc"):
+        src = bin_.get_by_name(name)
+        if src is not None:
+            src.get_static_pad("src").add_probe(Gst.PadProbeType.BUFFER, drop_late)
+    if null_sprop:
+        pay0 = bin_.get_by_name("pay0")
+        pay0.get_static_pad("src").add_probe(Gst.PadProbeType.EVENT_DOWNSTREAM, strip_sprop)
 
 
 def make_factory(a, launch, with_auth):
@@ -102,8 +124,7 @@ def make_factory(a, launch, with_auth):
     if with_auth:
         f.add_role_from_structure(Gst.Structure.new_from_string(
             f"{ROLE}, media.factory.access=(boolean)true, media.factory.construct=(boolean)true"))
-    if a.null_sprop:
-        f.connect("media-configure", on_media_configure)
+    f.connect("media-configure", on_media_configure, a.null_sprop)
     return f
 
 

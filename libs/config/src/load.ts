@@ -166,6 +166,6 @@ export function resolveConfigPath(argv: string[] = process.argv.slice(2), env: N
     }
   }
   const explicit = file !== undefined || !!env.RECORDER_CONFIG;
-  const chosen = path.resolve(file ?? env.RECORDER_CONFIG ?? 'cameras.yml');
+  const chosen = path.resolve(file || env.RECORDER_CONFIG || 'cameras.yml');
   return { file: chosen, explicit, exists: existsSync(chosen) };
 }
