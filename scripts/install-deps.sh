@@ -18,6 +18,7 @@ PACKAGES=(
   gstreamer1.0-plugins-good
   gstreamer1.0-plugins-ugly
   gstreamer1.0-plugins-bad
+  gstreamer1.0-x
   util-linux
 )
 

@@ -1,5 +1,6 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
+import pidusage from 'pidusage';
 import type { CameraConfig } from '@tapo/config';
 import {
   buildRecordArgs,
@@ -49,6 +50,10 @@ export interface CameraRecorderOptions {
   onStateChange?(state: RecordState, reason: string | undefined): void;
   onSegmentClosed?(seg: ClosedSegment): void;
   onSegmentInterrupted?(seg: InterruptedSegment): void;
+  /** ffmpeg was found stalled and is being killed. */
+  onStall?(reason: string): void;
+  /** CPU below this (% of one core) in every sample over the stall window also counts as a stall. Default 0.1. */
+  idleCpuPercent?: number;
   /** Warnings and errors from ffmpeg (already redacted), rate-limited. */
   onFfmpegMessage?(line: string): void;
 }
@@ -276,20 +281,49 @@ export class CameraRecorder {
         void run.quit(5000);
       };
       signal.addEventListener('abort', onAbort, { once: true });
+      // Watchdog: no progress for stallTimeoutSeconds, or (as the original monitor
+      // did) a CPU that stays near zero over that window.
+      const cpuSamples: Array<{ at: number; cpu: number }> = [];
+      const idleCpu = this.opts.idleCpuPercent ?? 0.1;
+      let sampling = false;
+      const stall = (reason: string) => {
+        stallReason = reason;
+        this.lastStall = { at: new Date().toISOString(), reason };
+        this.log.warn({ reason, pid: run.pid }, `ffmpeg stalled (${reason}): killing it`);
+        this.opts.onStall?.(reason);
+        void run.terminate(2000);
+      };
       const watchdog = setInterval(() => {
+        if (signal.aborted || stallReason) return;
+        const now = Date.now();
         const since = Math.max(this.lastAdvanceAt, this.runStartedAt ?? 0);
-        if (!signal.aborted && !stallReason && Date.now() - since > stallMs) {
-          stallReason = this.lastAdvanceAt
-            ? `no progress for ${this.opts.stallTimeoutSeconds}s`
-            : `no video within ${this.opts.stallTimeoutSeconds}s of starting`;
-          this.lastStall = { at: new Date().toISOString(), reason: stallReason };
-          this.log.warn({ reason: stallReason, pid: run.pid }, 'ffmpeg stalled: killing it');
-          void run.terminate(2000);
+        if (now - since > stallMs) {
+          stall(
+            this.lastAdvanceAt
+              ? `no progress for ${this.opts.stallTimeoutSeconds}s`
+              : `no video within ${this.opts.stallTimeoutSeconds}s of starting`,
+          );
+          return;
+        }
+        if (run.pid && !sampling && this.lastAdvanceAt) {
+          sampling = true;
+          pidusage(run.pid)
+            .then((u) => {
+              cpuSamples.push({ at: Date.now(), cpu: u.cpu });
+              while (cpuSamples.length && cpuSamples[0]!.at < Date.now() - stallMs) cpuSamples.shift();
+              const window = cpuSamples.length ? Date.now() - cpuSamples[0]!.at : 0;
+              if (!stallReason && window >= stallMs * 0.8 && cpuSamples.length >= 4 && cpuSamples.every((x) => x.cpu < idleCpu)) {
+                stall(`CPU below ${idleCpu}% for ${this.opts.stallTimeoutSeconds}s`);
+              }
+            })
+            .catch(() => {})
+            .finally(() => (sampling = false));
         }
       }, 500);
 
       const exit: FfmpegExit = await run.exited;
       clearInterval(watchdog);
+      if (run.pid) pidusage.clear();
       signal.removeEventListener('abort', onAbort);
       if (suppressed > 0) this.log.warn(`${suppressed} more ffmpeg messages suppressed in this run`);
       const healthyMs = this.lastAdvanceAt ? this.lastAdvanceAt - (this.runStartedAt ?? 0) : 0;

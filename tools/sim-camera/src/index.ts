@@ -19,6 +19,8 @@ export interface SimCameraOptions {
   fps?: number;
   audio?: boolean;
   readyTimeoutMs?: number;
+  /** Omit sprop-parameter-sets from the SDP, like some Tapo firmware (SPS/PPS stay in-band). */
+  nullSprop?: boolean;
 }
 
 export interface SimCamera {
@@ -73,14 +75,26 @@ export async function startSimCamera(opts: SimCameraOptions = {}): Promise<SimCa
   if (Boolean(opts.user) !== Boolean(opts.password)) {
     throw new Error('sim-camera: user and password must be given together');
   }
+  if (opts.port !== undefined) return start(opts, opts.port);
+  // A port from freePort() can be taken by someone else before python binds it: retry.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start(opts, await freePort());
+    } catch (e) {
+      if (attempt >= 3 || !String(e).includes('cannot listen')) throw e;
+    }
+  }
+}
+
+async function start(opts: SimCameraOptions, port: number): Promise<SimCamera> {
   const host = opts.host ?? '127.0.0.1';
-  const port = opts.port ?? (await freePort());
   const args = [SCRIPT, '--host', host, '--port', String(port)];
   if (opts.user && opts.password) args.push('--user', opts.user, '--password', opts.password);
   if (opts.width) args.push('--width', String(opts.width));
   if (opts.height) args.push('--height', String(opts.height));
   if (opts.fps) args.push('--fps', String(opts.fps));
   if (opts.audio === false) args.push('--no-audio');
+  if (opts.nullSprop) args.push('--null-sprop');
 
   const child = spawn(PYTHON, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderrTail = '';

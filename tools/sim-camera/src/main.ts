@@ -1,6 +1,6 @@
 /**
  * CLI: tsx tools/sim-camera/src/main.ts [--port 8554] [--host 127.0.0.1] [--user u --password p]
- *      [--width 1280] [--height 720] [--fps 15] [--no-audio]
+ *      [--width 1280] [--height 720] [--fps 15] [--no-audio] [--null-sprop]
  */
 import { parseArgs } from 'node:util';
 import { startSimCamera } from './index.js';
@@ -15,6 +15,7 @@ const { values } = parseArgs({
     height: { type: 'string' },
     fps: { type: 'string' },
     'no-audio': { type: 'boolean', default: false },
+    'null-sprop': { type: 'boolean', default: false },
   },
 });
 
@@ -29,6 +30,7 @@ const cam = await startSimCamera({
   height: num(values.height),
   fps: num(values.fps),
   audio: !values['no-audio'],
+  nullSprop: values['null-sprop'],
 });
 
 const redacted = (stream: 'stream1' | 'stream2') =>

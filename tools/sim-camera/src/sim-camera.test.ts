@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { simCameraAvailable, startSimCamera, type SimCamera } from './index.js';
 
@@ -16,6 +17,29 @@ function ffprobe(url: string): Promise<Probe> {
       { timeout: 20_000 },
       (err, stdout, stderr) => resolve({ code: err ? ((err.code as number | undefined) ?? null) : 0, stdout, stderr }),
     );
+  });
+}
+
+/** Raw unauthenticated DESCRIBE; resolves with the whole response text. */
+function describeRaw(cam: SimCamera): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const sock = connect(cam.port, cam.host);
+    let text = '';
+    sock.setEncoding('utf8');
+    sock.setTimeout(10_000, () => sock.destroy(new Error('DESCRIBE timed out')));
+    sock.on('error', reject);
+    sock.on('connect', () =>
+      sock.write(`DESCRIBE ${cam.url('stream1', false)} RTSP/1.0\r\nCSeq: 1\r\nAccept: application/sdp\r\n\r\n`),
+    );
+    sock.on('data', (d: string) => {
+      text += d;
+      const [head = '', body = ''] = text.split('\r\n\r\n');
+      const len = Number(/Content-Length: (\d+)/i.exec(head)?.[1] ?? 0);
+      if (text.includes('\r\n\r\n') && body.length >= len) {
+        sock.end();
+        resolve(text);
+      }
+    });
   });
 }
 
@@ -84,5 +108,23 @@ describe.skipIf(!available.ok)('sim-camera', { timeout: 30_000 }, () => {
     await expect(cam.exited).resolves.toBe(0);
     expect(() => process.kill(cam.pid, 0)).toThrow();
     await cam.stop();
+  });
+});
+
+describe.skipIf(!available.ok)('sim-camera --null-sprop', { timeout: 30_000 }, () => {
+  it('omits sprop-parameter-sets from the SDP but keeps SPS/PPS in-band', async () => {
+    const cam = await startSimCamera({ nullSprop: true, audio: false });
+    try {
+      const sdp = await describeRaw(cam);
+      expect(sdp).toMatch(/^RTSP\/1.0 200 OK/);
+      expect(sdp).toContain('a=rtpmap:96 H264/90000');
+      expect(sdp).not.toContain('sprop-parameter-sets');
+      expect(sdp).not.toContain('PCMA');
+      const r = await ffprobe(cam.url());
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toContain('"width": 1280');
+    } finally {
+      await cam.stop();
+    }
   });
 });
