@@ -45,8 +45,8 @@ export class TestStack {
     this.queue = new Queue(RECORD_QUEUE, { connection: this.redis, prefix: this.prefix });
   }
 
-  async startCamera(): Promise<void> {
-    this.camera = await startSimCamera({ user: this.user, password: this.password });
+  async startCamera(opts: { nullSprop?: boolean; port?: number } = {}): Promise<void> {
+    this.camera = await startSimCamera({ user: this.user, password: this.password, ...opts });
   }
 
   writeConfig(cameras: CameraSpec[], extra = ''): void {
