@@ -249,7 +249,6 @@ export class CameraRecorder {
       this.currentSegment = undefined;
       this.closedInRun = new Set();
       this.runStartedAt = Date.now();
-      this.lastAdvanceAt = 0;
       let messages = 0;
       let suppressed = 0;
       let stallReason: string | undefined;
@@ -299,13 +298,13 @@ export class CameraRecorder {
         const since = Math.max(this.lastAdvanceAt, this.runStartedAt ?? 0);
         if (now - since > stallMs) {
           stall(
-            this.lastAdvanceAt
+            this.lastAdvanceAt > (this.runStartedAt ?? 0)
               ? `no progress for ${this.opts.stallTimeoutSeconds}s`
               : `no video within ${this.opts.stallTimeoutSeconds}s of starting`,
           );
           return;
         }
-        if (run.pid && !sampling && this.lastAdvanceAt) {
+        if (run.pid && !sampling && this.lastAdvanceAt > (this.runStartedAt ?? 0)) {
           sampling = true;
           pidusage(run.pid)
             .then((u) => {
@@ -326,7 +325,7 @@ export class CameraRecorder {
       if (run.pid) pidusage.clear();
       signal.removeEventListener('abort', onAbort);
       if (suppressed > 0) this.log.warn(`${suppressed} more ffmpeg messages suppressed in this run`);
-      const healthyMs = this.lastAdvanceAt ? this.lastAdvanceAt - (this.runStartedAt ?? 0) : 0;
+      const healthyMs = Math.max(0, this.lastAdvanceAt - (this.runStartedAt ?? 0));
       // Give the segment list pipe a moment to deliver the last entries.
       await new Promise((r) => setTimeout(r, 50));
 

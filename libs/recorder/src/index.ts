@@ -9,3 +9,4 @@ export {
 } from './camera-recorder.js';
 export { createRecordProcessor, type RecordProcessorDeps, type StopReason } from './record-processor.js';
 export { startRecordWorker, RECORD_WORKER_TIMINGS, type RecordWorker, type RecordWorkerOptions } from './record-worker.js';
+export { WriterLease, writerKey, jobLockKey, reacquireJobLock } from './writer-lease.js';

@@ -5,12 +5,14 @@ import type { CameraConfig, RecorderConfig } from '@tapo/config';
 import { redactText, type Logger } from '@tapo/log';
 import {
   DESIRED_UPDATED_FIELD,
+  RECORD_QUEUE,
   desiredCamerasKey,
   type RecordJobData,
   type RecordProgress,
   type RecordResult,
 } from '@tapo/queues';
 import { CameraRecorder, type ClosedSegment, type InterruptedSegment } from './camera-recorder.js';
+import { WriterLease } from './writer-lease.js';
 
 /** Why a recording stopped; set as the abort reason of the job's signal. */
 export type StopReason = 'shutdown' | 'lock-lost' | 'camera-removed' | 'settings-changed' | string;
@@ -32,6 +34,10 @@ export interface RecordProcessorDeps {
   onSegmentInterrupted?(cameraId: string, seg: InterruptedSegment): void;
   /** Live recorders by job id, for the worker's own bookkeeping and tests. */
   active?: Map<string, CameraRecorder>;
+  /** Lock tokens of the jobs being processed (to re-take a lock after a Redis outage). */
+  tokens?: Map<string, string>;
+  /** TTL of the per-camera writer lease; the worker's lockDuration. */
+  leaseTtlMs?: number;
 }
 
 /** Job logs are capped (keepLogs) but each line is a Redis call: log events, not chatter. */
@@ -123,33 +129,67 @@ export function createRecordProcessor(deps: RecordProcessorDeps) {
         deps.onSegmentInterrupted?.(cameraId, seg);
       },
       onFfmpegMessage: (line) => void jobLog(job, `ffmpeg: ${line}`),
+      onStall: (why) => void jobLog(job, `ffmpeg stalled (${why}): killed, restarting`),
     });
     deps.active?.set(String(job.id), recorder);
+    if (token) deps.tokens?.set(String(job.id), token);
+    const lease = new WriterLease({
+      redis: deps.redis,
+      prefix: deps.prefix,
+      queueName: RECORD_QUEUE,
+      cameraId,
+      jobId: String(job.id),
+      token: token ?? '',
+      owner: `${host}:${process.pid}:${token ?? 'no-token'}`,
+      ttlMs: deps.leaseTtlMs ?? 10_000,
+    });
 
     let beating = false;
+    let beatAgain = false;
     async function heartbeat(): Promise<void> {
-      if (beating) return;
+      // One update in flight at a time; a state change during it triggers one more.
+      if (beating) {
+        beatAgain = true;
+        return;
+      }
       beating = true;
       try {
-        const snap = await recorder.snapshot();
-        const progress: RecordProgress = {
-          ...snap,
-          cameraId,
-          host,
-          workerPid: process.pid,
-          jobStartedAt,
-          updatedAt: new Date().toISOString(),
-        };
-        await job.updateProgress(progress as unknown as object);
+        do {
+          beatAgain = false;
+          const snap = await recorder.snapshot();
+          const progress: RecordProgress = {
+            ...snap,
+            cameraId,
+            host,
+            workerPid: process.pid,
+            jobStartedAt,
+            updatedAt: new Date().toISOString(),
+          };
+          await job.updateProgress(progress as unknown as object);
+        } while (beatAgain);
       } catch (e) {
         log.debug({ err: e }, 'heartbeat failed');
       } finally {
         beating = false;
       }
     }
+    let leaseHeld = false;
     const timer = setInterval(() => {
       void heartbeat();
       if (stop.signal.aborted) return;
+      if (leaseHeld) {
+        lease
+          .renew()
+          .then((ours) => {
+            if (!ours && !stop.signal.aborted) {
+              log.error(`camera ${cameraId}: another recorder owns this camera now (writer lease lost): stopping ffmpeg`);
+              stop.abort('lock-lost');
+            }
+          })
+          .catch(() => {
+            /* Redis unreachable: keep recording; resolved when it is back */
+          });
+      }
       desiredVerdict(deps.redis, deps.prefix, job.data)
         .then((verdict) => {
           if (verdict !== 'keep' && !stop.signal.aborted) {
@@ -162,14 +202,25 @@ export function createRecordProcessor(deps: RecordProcessorDeps) {
         });
     }, heartbeatMs);
 
-    void jobLog(job, `recording on ${host} (worker pid ${process.pid})`);
     let reason: unknown;
     try {
-      reason = await recorder.run(stop.signal);
+      // Never two ffmpegs per camera: wait for the previous recorder (if any) to let go.
+      leaseHeld = await lease.acquire(stop.signal, (holder) => {
+        log.warn({ holder }, `camera ${cameraId}: waiting for the previous recorder (${holder}) to stop`);
+        void jobLog(job, `waiting for the previous recorder (${holder}) to stop`);
+      });
+      if (leaseHeld) {
+        void jobLog(job, `recording on ${host} (worker pid ${process.pid})`);
+        reason = await recorder.run(stop.signal);
+      } else {
+        reason = stop.signal.reason;
+      }
     } finally {
       clearInterval(timer);
       signal?.removeEventListener('abort', onOuterAbort);
       deps.active?.delete(String(job.id));
+      deps.tokens?.delete(String(job.id));
+      if (leaseHeld) await lease.release();
     }
     const snap = await recorder.snapshot();
     log.info({ reason }, `recording of ${cameraId} stopped`);

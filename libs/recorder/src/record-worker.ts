@@ -12,19 +12,21 @@ import {
 } from '@tapo/queues';
 import type { CameraRecorder } from './camera-recorder.js';
 import { createRecordProcessor, type RecordProcessorDeps } from './record-processor.js';
+import { reacquireJobLock } from './writer-lease.js';
 
 /**
  * Lock timings for endless recording jobs (see docs/design.md):
- * - lockDuration 10 s, renewed every 5 s: a dead worker's cameras are found by the
- *   stalled check ~10-15 s after it died (BullMQ's 30 s default gives 30-60 s).
- * - stalledInterval 5 s: how often any worker looks for expired locks.
+ * - lockDuration 7 s, renewed every 3.5 s: a dead worker's cameras are back in
+ *   the queue at most lockDuration + stalledInterval = 10 s after it died
+ *   (BullMQ's 30 s defaults give 30-60 s).
+ * - stalledInterval 3 s: how often (across all workers) expired locks are looked for.
  * - maxStalledCount 1000: a crash must never fail a recording ("stalled more than
  *   allowable limit" after the default 1); the stall count survives retries.
  * ffmpeg runs in a child process, so the event loop stays free to renew locks.
  */
 export const RECORD_WORKER_TIMINGS = {
-  lockDuration: 10_000,
-  stalledInterval: 5_000,
+  lockDuration: 7_000,
+  stalledInterval: 3_000,
   maxStalledCount: 1000,
 } as const;
 
@@ -62,7 +64,11 @@ export async function startRecordWorker(opts: RecordWorkerOptions): Promise<Reco
   if (warn) log.warn(`!!! ${warn}`);
 
   const active = new Map<string, CameraRecorder>();
+  const tokens = new Map<string, string>();
+  const lockDuration = opts.lockDuration ?? RECORD_WORKER_TIMINGS.lockDuration;
   const processor = createRecordProcessor({
+    tokens,
+    leaseTtlMs: lockDuration,
     getConfig: opts.getConfig,
     redis: plain,
     prefix: opts.prefix,
@@ -81,15 +87,38 @@ export async function startRecordWorker(opts: RecordWorkerOptions): Promise<Reco
     prefix: opts.prefix,
     concurrency: opts.concurrency ?? opts.getConfig().concurrency,
     name: hostname,
-    lockDuration: opts.lockDuration ?? RECORD_WORKER_TIMINGS.lockDuration,
+    lockDuration,
     stalledInterval: opts.stalledInterval ?? RECORD_WORKER_TIMINGS.stalledInterval,
     maxStalledCount: RECORD_WORKER_TIMINGS.maxStalledCount,
   });
-  worker.on('error', (e) => log.warn({ err: e }, `worker error: ${e.message}`));
+  // During a Redis outage every retry fails the same way: say each distinct error once a minute.
+  const lastSaid = new Map<string, number>();
+  worker.on('error', (e) => {
+    const now = Date.now();
+    if ((lastSaid.get(e.message) ?? 0) > now - 60_000) return;
+    lastSaid.set(e.message, now);
+    log.warn({ err: e }, `worker error: ${e.message}`);
+  });
+  // The lock could not be extended (typically: Redis was away longer than
+  // lockDuration). If the job is still ours, take the lock back and keep
+  // recording without a gap; otherwise stop this ffmpeg at once, because
+  // another worker records the camera now.
   worker.on('lockRenewalFailed', (jobIds: string[]) => {
     for (const id of jobIds) {
-      log.error({ jobId: id }, `lost the lock of ${id}: stopping its ffmpeg (another worker may take it over)`);
-      worker.cancelJob(id, 'lock-lost');
+      const token = tokens.get(id);
+      const verdict = token
+        ? reacquireJobLock(plain, opts.prefix, RECORD_QUEUE, id, token, lockDuration)
+        : Promise.resolve(-2);
+      verdict
+        .then((r) => {
+          if (r === 1) {
+            log.warn({ jobId: id }, `lock of ${id} had expired (Redis away?); still ours: re-taken, recording continues`);
+          } else {
+            log.error({ jobId: id, verdict: r }, `lost the lock of ${id}: stopping its ffmpeg (another worker takes it over)`);
+            worker.cancelJob(id, 'lock-lost');
+          }
+        })
+        .catch((e: Error) => log.warn({ jobId: id, err: e }, `cannot check the lock of ${id}: ${e.message}`));
     }
   });
   worker.on('failed', (job, err) => {
