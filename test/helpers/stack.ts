@@ -28,14 +28,18 @@ export class TestStack {
   readonly configFile: string;
   readonly user = 'tapo-admin';
   readonly password = `Pw-${randomBytes(6).toString('hex')}`;
-  readonly redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 3 });
+  readonly redisUrl: string;
+  readonly redis: Redis;
   readonly queue: Queue;
   camera!: SimCamera;
   apps: AppProcess[] = [];
   boardPort = 0;
   private cleanupDir: () => void;
 
-  constructor(name: string) {
+  constructor(name: string, opts: { redisUrl?: string } = {}) {
+    this.redisUrl = opts.redisUrl ?? REDIS_URL;
+    this.redis = new Redis(this.redisUrl, { maxRetriesPerRequest: 3 });
+    this.redis.on('error', () => {});
     this.prefix = uniquePrefix(name);
     const t = tempDir(name);
     this.dir = t.dir;
@@ -43,6 +47,7 @@ export class TestStack {
     this.recordingsDir = path.join(this.dir, 'recordings');
     this.configFile = path.join(this.dir, 'cameras.yml');
     this.queue = new Queue(RECORD_QUEUE, { connection: this.redis, prefix: this.prefix });
+    this.queue.on('error', () => {});
   }
 
   async startCamera(opts: { nullSprop?: boolean; port?: number } = {}): Promise<void> {
@@ -76,7 +81,7 @@ export class TestStack {
 
   env(): NodeJS.ProcessEnv {
     return {
-      REDIS_URL,
+      REDIS_URL: this.redisUrl,
       RECORDER_QUEUE_PREFIX: this.prefix,
       RECORDER_CONFIG: this.configFile,
       CAM_USER: this.user,

@@ -14,9 +14,8 @@ export interface RedisConnectOptions {
 export function createRedis(url: string, opts: RedisConnectOptions = {}): Redis {
   const options: RedisOptions = {
     maxRetriesPerRequest: opts.blocking ? null : 3,
-    enableOfflineQueue: opts.blocking ? true : true,
     connectionName: opts.name,
-    retryStrategy: (times) => Math.min(200 * times, 2000),
+    retryStrategy: (times) => Math.min(100 * times, 1000),
     lazyConnect: false,
   };
   return new Redis(url, options);

@@ -9,4 +9,4 @@ export {
 } from './camera-recorder.js';
 export { createRecordProcessor, type RecordProcessorDeps, type StopReason } from './record-processor.js';
 export { startRecordWorker, RECORD_WORKER_TIMINGS, type RecordWorker, type RecordWorkerOptions } from './record-worker.js';
-export { WriterLease, writerKey, jobLockKey, reacquireJobLock } from './writer-lease.js';
+export { WriterLease, writerKey, lastWriterKey, workerAliveKey, jobLockKey, reacquireJobLock } from './writer-lease.js';

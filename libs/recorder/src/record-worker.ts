@@ -12,7 +12,7 @@ import {
 } from '@tapo/queues';
 import type { CameraRecorder } from './camera-recorder.js';
 import { createRecordProcessor, type RecordProcessorDeps } from './record-processor.js';
-import { reacquireJobLock } from './writer-lease.js';
+import { reacquireJobLock, workerAliveKey } from './writer-lease.js';
 
 /**
  * Lock timings for endless recording jobs (see docs/design.md):
@@ -58,6 +58,7 @@ export async function startRecordWorker(opts: RecordWorkerOptions): Promise<Reco
   const hostname = opts.hostname ?? os.hostname();
   const blocking: Redis = createRedis(opts.redisUrl, { blocking: true, name: `recorder-worker-${hostname}` });
   const plain: Redis = createRedis(opts.redisUrl, { name: `recorder-worker-ctl-${hostname}` });
+  // tokens is filled by the processor (job id → lock token).
   blocking.on('error', (e) => log.debug({ err: e }, 'redis (worker) error'));
   plain.on('error', (e) => log.debug({ err: e }, 'redis (control) error'));
   const warn = await checkEvictionPolicy(plain);
@@ -125,6 +126,27 @@ export async function startRecordWorker(opts: RecordWorkerOptions): Promise<Reco
     if (err?.name === 'WaitingError') return;
     log.warn({ jobId: job?.id, err }, `record job ${job?.id} attempt failed: ${err?.message}`);
   });
+  // Back from a Redis outage: take our expired job locks back at once, before
+  // a stalled check (of any worker) hands the jobs to someone else.
+  let wasDown = false;
+  plain.on('close', () => (wasDown = true));
+  plain.on('ready', () => {
+    if (!wasDown) return;
+    wasDown = false;
+    for (const [id, token] of tokens) {
+      reacquireJobLock(plain, opts.prefix, RECORD_QUEUE, id, token, lockDuration)
+        .then((r) => log.info({ jobId: id, verdict: r }, `Redis is back: lock of ${id} ${r === 1 ? 'is ours' : 'was taken over'}`))
+        .catch(() => {});
+    }
+  });
+
+  // "I am alive" for the writer leases: a lease whose writer's worker is gone
+  // can be taken at once; one whose worker lives is waited for.
+  const aliveKey = workerAliveKey(opts.prefix, `${hostname}:${process.pid}`);
+  const beat = () => void plain.set(aliveKey, '1', 'PX', 3000).catch(() => {});
+  beat();
+  const aliveTimer = setInterval(beat, 1000);
+  aliveTimer.unref();
   await worker.waitUntilReady();
   log.info(
     { concurrency: worker.opts.concurrency, lockDuration: worker.opts.lockDuration, stalledInterval: worker.opts.stalledInterval },
@@ -145,6 +167,8 @@ export async function startRecordWorker(opts: RecordWorkerOptions): Promise<Reco
         log.warn('recordings did not stop in time: forcing close');
         await worker.close(true);
       }
+      clearInterval(aliveTimer);
+      await plain.del(aliveKey).catch(() => {});
       await Promise.allSettled([blocking.quit(), plain.quit()]);
     })();
     return closing;
