@@ -88,3 +88,25 @@ describe('Redis outage', () => {
     expect([...ffmpegsByCamera(stack.recordingsDir).values()].map((v) => v.length)).toEqual([1, 1]);
   }, OUTAGE_MS + 180_000);
 });
+
+describe('Redis that may evict keys', () => {
+  it('a worker warns loudly when maxmemory-policy is not noeviction', async () => {
+    const tmp = tempDir('evict');
+    const port = await freePort();
+    const r = await startEmbeddedRedis({ dataDir: tmp.dir, port, logger: quiet });
+    const stack = new TestStack('evict', { redisUrl: r.url });
+    try {
+      await stack.redis.config('SET', 'maxmemory-policy', 'allkeys-lru');
+      await stack.startCamera();
+      stack.writeConfig([{ id: 'cam1' }]);
+      const w = await stack.start('worker');
+      await w.waitForOutput(/worker .* ready/, 30_000);
+      expect(w.output()).toMatch(/!!! Redis maxmemory-policy is \\?"allkeys-lru\\?".*noeviction/);
+    } finally {
+      await stack.stopApps().catch(() => {});
+      await stack.cleanup();
+      await r.stop();
+      tmp.cleanup();
+    }
+  }, 60_000);
+});

@@ -42,6 +42,22 @@ describe('scheduler: one record job per camera', () => {
     expect((counts.waiting ?? 0) + (counts.active ?? 0)).toBe(2);
   }, 60_000);
 
+  it('a record job that disappears or fails for good is re-created (once)', async () => {
+    const job = await stack.queue.getJob('record-cam-a');
+    await job!.remove();
+    const t0 = Date.now();
+    await waitFor('record-cam-a re-created', async () => !!(await stack.queue.getJob('record-cam-a')), 20_000, 200);
+    console.log(`[measure] removed record job re-created after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    // A job that failed for good (here: moved to failed by hand) is replaced too.
+    const again = (await stack.queue.getJob('record-cam-a'))!;
+    await stack.redis.lrem(`${stack.prefix}:record:wait`, 0, 'record-cam-a');
+    await stack.redis.zadd(`${stack.prefix}:record:failed`, Date.now(), 'record-cam-a');
+    expect(await again.getState()).toBe('failed');
+    await waitFor('record-cam-a waiting again', async () => (await (await stack.queue.getJob('record-cam-a'))?.getState()) === 'waiting', 20_000, 200);
+    const jobs = await stack.queue.getJobs(['waiting', 'active', 'delayed', 'prioritized', 'failed', 'completed']);
+    expect(jobs.map((j) => j.id).sort()).toEqual(['record-cam-a', 'record-cam-b']);
+  }, 60_000);
+
   it('disabling a camera stops its recording; enabling it starts it again; others are untouched', async () => {
     await stack.start('worker');
     const [a, b] = await waitFor('both cameras recording', async () => {
