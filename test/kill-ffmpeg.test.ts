@@ -2,6 +2,7 @@
 // (fragmented MP4) still plays up to within about a second of the kill, and
 // recording continues in a new segment.
 import path from 'node:path';
+import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listSegmentFiles, type SegmentFile } from '@tapo/storage';
 import { sleep, waitFor } from './helpers/env.js';
@@ -76,5 +77,12 @@ describe('kill -9 of ffmpeg mid-segment', () => {
     expect(logs.some((l) => /state: reconnecting/.test(l))).toBe(true);
     // The old ffmpeg is gone and exactly one ffmpeg records this camera.
     expect(() => process.kill(oldPid, 0)).toThrow();
+    // The interrupted segment got a verify job (repair queue), naming the host that wrote it.
+    const repair = new Queue('repair', { connection: stack.redis, prefix: stack.prefix });
+    const jobs = await repair.getJobs(['waiting', 'active', 'completed', 'failed', 'delayed']);
+    expect(jobs.map((j) => j.data)).toEqual([
+      expect.objectContaining({ cameraId: 'cam1', file: path.relative(stack.recordingsDir, killedFile), host: expect.any(String) }),
+    ]);
+    await repair.close();
   });
 });

@@ -5,13 +5,14 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import type { ConfigSource } from '@tapo/config';
 import type { Logger } from '@tapo/log';
-import type { RecordQueue } from '@tapo/queues';
+import type { RecordQueue, RepairQueue } from '@tapo/queues';
 import { basicAuth, type BoardAuth } from './auth.js';
 import { listCameraStatus } from './cameras-api.js';
 import { renderStatusPage } from './status-page.js';
 
 export interface BoardAppOptions {
   recordQueue: RecordQueue;
+  repairQueue?: RepairQueue;
   redis: Redis;
   prefix: string;
   config?: ConfigSource;
@@ -36,6 +37,9 @@ export function createBoardApp(opts: BoardAppOptions): Express {
         readOnlyMode: true,
         description: 'One long-lived job per camera; progress is the recording heartbeat',
       }),
+      ...(opts.repairQueue
+        ? [new BullMQAdapter(opts.repairQueue, { allowRetries: true, description: 'Verify / repair segment files' })]
+        : []),
     ],
     serverAdapter,
     options: { uiConfig: { boardTitle: 'tapo-recorder' } },

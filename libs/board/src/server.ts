@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import type { ConfigSource } from '@tapo/config';
 import type { Logger } from '@tapo/log';
-import { createRecordQueue, createRedis } from '@tapo/queues';
+import { createRecordQueue, createRedis, createRepairQueue } from '@tapo/queues';
 import { checkExposure, type BoardAuth } from './auth.js';
 import { createBoardApp } from './app.js';
 
@@ -38,8 +38,11 @@ export async function startBoardServer(opts: BoardServerOptions): Promise<BoardS
   redis.on('error', (e) => opts.logger.debug({ err: e }, 'redis (board) error'));
   const recordQueue = createRecordQueue(redis, opts.prefix);
   recordQueue.on('error', () => {});
+  const repairQueue = createRepairQueue(redis, opts.prefix);
+  repairQueue.on('error', () => {});
   const app = createBoardApp({
     recordQueue,
+    repairQueue,
     redis,
     prefix: opts.prefix,
     logger: opts.logger,
@@ -65,6 +68,7 @@ export async function startBoardServer(opts: BoardServerOptions): Promise<BoardS
       server.closeAllConnections?.();
       await new Promise<void>((r) => server.close(() => r()));
       await recordQueue.close();
+      await repairQueue.close();
       await redis.quit().catch(() => {});
     },
   };

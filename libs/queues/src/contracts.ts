@@ -63,3 +63,14 @@ export function settingsFingerprint(s: {
     .digest('hex')
     .slice(0, 16);
 }
+
+/** A segment to verify (and repair if needed): one whose ffmpeg did not close it cleanly. */
+export interface VerifyJobData {
+  cameraId: string;
+  /** Relative to recordingsDir. */
+  file: string;
+  /** Hostname of the worker that wrote it (where the file is reachable with per-host disks). */
+  host: string;
+  reason: string;
+  reportedAt: string;
+}

@@ -1,5 +1,9 @@
 /** Queue names (every queue also carries the install's prefix, RECORDER_QUEUE_PREFIX). */
 export const RECORD_QUEUE = 'record';
+/** Follow-up work on segment files: verify (and, later, repair) them. */
+export const REPAIR_QUEUE = 'repair';
+export const VERIFY_JOB_NAME = 'verify';
+
 /** Job name of the one long-lived recording job per camera. */
 export const RECORD_JOB_NAME = 'record';
 
@@ -23,3 +27,8 @@ export function desiredCamerasKey(prefix: string): string {
   return `${prefix}:desired-cameras`;
 }
 export const DESIRED_UPDATED_FIELD = '__updated';
+
+/** Id of the verify job for one segment file (idempotent per file). */
+export function verifyJobId(cameraId: string, fileName: string): string {
+  return `verify-${cameraId}-${fileName.replace(/[^A-Za-z0-9_.-]/g, '_')}`;
+}

@@ -290,7 +290,7 @@ export class CameraRecorder {
         this.lastStall = { at: new Date().toISOString(), reason };
         this.log.warn({ reason, pid: run.pid }, `ffmpeg stalled (${reason}): killing it`);
         this.opts.onStall?.(reason);
-        void run.terminate(2000);
+        void run.terminate(1000);
       };
       const watchdog = setInterval(() => {
         if (signal.aborted || stallReason) return;
@@ -318,7 +318,7 @@ export class CameraRecorder {
             .catch(() => {})
             .finally(() => (sampling = false));
         }
-      }, 500);
+      }, 250);
 
       const exit: FfmpegExit = await run.exited;
       clearInterval(watchdog);

@@ -5,8 +5,12 @@ import type { RecorderConfig } from '@tapo/config';
 import type { Logger } from '@tapo/log';
 import {
   RECORD_QUEUE,
+  VERIFY_JOB_NAME,
+  VERIFY_JOB_OPTIONS,
   checkEvictionPolicy,
   createRedis,
+  createRepairQueue,
+  verifyJobId,
   type RecordJobData,
   type RecordResult,
 } from '@tapo/queues';
@@ -16,17 +20,17 @@ import { reacquireJobLock, workerAliveKey } from './writer-lease.js';
 
 /**
  * Lock timings for endless recording jobs (see docs/design.md):
- * - lockDuration 7 s, renewed every 3.5 s: a dead worker's cameras are back in
- *   the queue at most lockDuration + stalledInterval = 10 s after it died
- *   (BullMQ's 30 s defaults give 30-60 s).
- * - stalledInterval 3 s: how often (across all workers) expired locks are looked for.
+ * - lockDuration 6 s, renewed every 3 s by BullMQ and with every heartbeat: a
+ *   dead worker's cameras are back in the queue about lockDuration + one or two
+ *   stalledIntervals (8-10 s) after it died (BullMQ's 30 s defaults: 30-60 s).
+ * - stalledInterval 2 s: how often (across all workers) expired locks are looked for.
  * - maxStalledCount 1000: a crash must never fail a recording ("stalled more than
  *   allowable limit" after the default 1); the stall count survives retries.
  * ffmpeg runs in a child process, so the event loop stays free to renew locks.
  */
 export const RECORD_WORKER_TIMINGS = {
-  lockDuration: 7_000,
-  stalledInterval: 3_000,
+  lockDuration: 6_000,
+  stalledInterval: 2_000,
   maxStalledCount: 1000,
 } as const;
 
@@ -64,6 +68,21 @@ export async function startRecordWorker(opts: RecordWorkerOptions): Promise<Reco
   const warn = await checkEvictionPolicy(plain);
   if (warn) log.warn(`!!! ${warn}`);
 
+  // A segment whose ffmpeg died mid-write gets a `verify` job (repair queue),
+  // carrying the host that wrote it.
+  const repairQueue = createRepairQueue(plain, opts.prefix);
+  repairQueue.on('error', () => {});
+  const onSegmentInterrupted: RecordProcessorDeps['onSegmentInterrupted'] = (cameraId, seg) => {
+    const name = seg.file.split('/').pop() ?? seg.file;
+    repairQueue
+      .add(
+        VERIFY_JOB_NAME,
+        { cameraId, file: seg.file, host: hostname, reason: seg.reason, reportedAt: new Date().toISOString() },
+        { ...VERIFY_JOB_OPTIONS, jobId: verifyJobId(cameraId, name) },
+      )
+      .catch((e: Error) => log.warn({ err: e, cameraId, file: seg.file }, 'could not enqueue the verify job'));
+    opts.onSegmentInterrupted?.(cameraId, seg);
+  };
   const active = new Map<string, CameraRecorder>();
   const tokens = new Map<string, string>();
   const lockDuration = opts.lockDuration ?? RECORD_WORKER_TIMINGS.lockDuration;
@@ -80,7 +99,7 @@ export async function startRecordWorker(opts: RecordWorkerOptions): Promise<Reco
     ...(opts.ffmpegPath ? { ffmpegPath: opts.ffmpegPath } : {}),
     ...(opts.authRetryMs !== undefined ? { authRetryMs: opts.authRetryMs } : {}),
     ...(opts.onSegmentClosed ? { onSegmentClosed: opts.onSegmentClosed } : {}),
-    ...(opts.onSegmentInterrupted ? { onSegmentInterrupted: opts.onSegmentInterrupted } : {}),
+    onSegmentInterrupted,
   });
 
   const worker = new Worker<RecordJobData, RecordResult>(RECORD_QUEUE, processor, {
@@ -168,6 +187,7 @@ export async function startRecordWorker(opts: RecordWorkerOptions): Promise<Reco
         await worker.close(true);
       }
       clearInterval(aliveTimer);
+      await repairQueue.close().catch(() => {});
       await plain.del(aliveKey).catch(() => {});
       await Promise.allSettled([blocking.quit(), plain.quit()]);
     })();

@@ -114,7 +114,7 @@ export class WriterLease {
   /**
    * Waits until the lease is ours. Returns false if `signal` aborted first.
    * When the previous writer did not release the lease, waits until it does,
-   * or until its worker process is seen dead (no alive key twice, 1 s apart):
+   * or until its worker process is seen dead (no alive key twice, 0.5 s apart):
    * a worker that comes back from a Redis outage stops its ffmpeg first.
    * `onWait(holder)` is called once when someone else holds it.
    */
@@ -160,7 +160,7 @@ export class WriterLease {
 }
 
 function r_delay(deadSeen: number): number {
-  return deadSeen > 0 ? 1000 : 250;
+  return deadSeen > 0 ? 500 : 250;
 }
 
 /**
