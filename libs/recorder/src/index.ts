@@ -9,4 +9,5 @@ export {
 } from './camera-recorder.js';
 export { createRecordProcessor, type RecordProcessorDeps, type StopReason } from './record-processor.js';
 export { startRecordWorker, RECORD_WORKER_TIMINGS, type RecordWorker, type RecordWorkerOptions } from './record-worker.js';
-export { WriterLease, writerKey, lastWriterKey, workerAliveKey, jobLockKey, reacquireJobLock } from './writer-lease.js';
+export { WriterLease, writerKey, workerAliveKey, workerIdOf, jobLockKey, reacquireJobLock } from './writer-lease.js';
+export { startDeadWorkerReaper, type ReaperOptions } from './dead-worker-reaper.js';

@@ -140,7 +140,7 @@ export function createRecordProcessor(deps: RecordProcessorDeps) {
       cameraId,
       jobId: String(job.id),
       token: token ?? '',
-      workerId: `${host}:${process.pid}`,
+      where: `${host}:${process.pid}`,
       ttlMs: deps.leaseTtlMs ?? 10_000,
     });
 

@@ -16,22 +16,27 @@ import {
 } from '@tapo/queues';
 import type { CameraRecorder } from './camera-recorder.js';
 import { createRecordProcessor, type RecordProcessorDeps } from './record-processor.js';
+import { startDeadWorkerReaper } from './dead-worker-reaper.js';
 import { reacquireJobLock, workerAliveKey } from './writer-lease.js';
 
 /**
- * Lock timings for endless recording jobs (see docs/design.md):
- * - lockDuration 6 s, renewed every 3 s by BullMQ and with every heartbeat: a
- *   dead worker's cameras are back in the queue about lockDuration + one or two
- *   stalledIntervals (8-10 s) after it died (BullMQ's 30 s defaults: 30-60 s).
- * - stalledInterval 2 s: how often (across all workers) expired locks are looked for.
+ * Timings for endless recording jobs (see docs/design.md):
+ * - lockDuration 5 min: a Redis outage shorter than that never hands a camera
+ *   over (ffmpeg keeps writing; the lock is still ours when Redis is back).
+ * - Failover does not wait for the lock to expire: every worker refreshes an
+ *   alive key every second (TTL 3 s) and reaps the locks of workers whose key is
+ *   gone (dead-worker-reaper), then BullMQ's stalled check (every 2 s) moves the
+ *   job to wait. Measured: cameras of a SIGKILLed worker record again ~10 s later.
  * - maxStalledCount 1000: a crash must never fail a recording ("stalled more than
  *   allowable limit" after the default 1); the stall count survives retries.
  * ffmpeg runs in a child process, so the event loop stays free to renew locks.
  */
 export const RECORD_WORKER_TIMINGS = {
-  lockDuration: 6_000,
+  lockDuration: 300_000,
   stalledInterval: 2_000,
   maxStalledCount: 1000,
+  aliveTtlMs: 3_000,
+  aliveEveryMs: 1_000,
 } as const;
 
 export interface RecordWorkerOptions {
@@ -159,13 +164,14 @@ export async function startRecordWorker(opts: RecordWorkerOptions): Promise<Reco
     }
   });
 
-  // "I am alive" for the writer leases: a lease whose writer's worker is gone
-  // can be taken at once; one whose worker lives is waited for.
-  const aliveKey = workerAliveKey(opts.prefix, `${hostname}:${process.pid}`);
-  const beat = () => void plain.set(aliveKey, '1', 'PX', 3000).catch(() => {});
+  // "I am alive": read by the writer leases and by other workers' reapers.
+  const aliveKey = workerAliveKey(opts.prefix, worker.id);
+  const beat = () =>
+    void plain.set(aliveKey, `${hostname}:${process.pid}`, 'PX', RECORD_WORKER_TIMINGS.aliveTtlMs).catch(() => {});
   beat();
-  const aliveTimer = setInterval(beat, 1000);
+  const aliveTimer = setInterval(beat, RECORD_WORKER_TIMINGS.aliveEveryMs);
   aliveTimer.unref();
+  const reaper = startDeadWorkerReaper({ redis: plain, prefix: opts.prefix, queueName: RECORD_QUEUE, logger: log });
   await worker.waitUntilReady();
   log.info(
     { concurrency: worker.opts.concurrency, lockDuration: worker.opts.lockDuration, stalledInterval: worker.opts.stalledInterval },
@@ -187,6 +193,7 @@ export async function startRecordWorker(opts: RecordWorkerOptions): Promise<Reco
         await worker.close(true);
       }
       clearInterval(aliveTimer);
+      reaper.stop();
       await repairQueue.close().catch(() => {});
       await plain.del(aliveKey).catch(() => {});
       await Promise.allSettled([blocking.quit(), plain.quit()]);

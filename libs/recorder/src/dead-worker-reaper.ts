@@ -1,0 +1,105 @@
+import type { Redis } from 'ioredis';
+import type { Logger } from '@tapo/log';
+
+/**
+ * Fast failover without short locks. Record jobs hold long BullMQ locks (so a
+ * Redis outage never hands a camera over), and every worker process keeps a
+ * short-lived alive key. Each worker runs this reaper: an active job whose lock
+ * belongs to a worker whose alive key has been gone for `confirmMs` (while this
+ * reaper has been connected for `stableMs`, so that live workers had time to
+ * refresh their keys after an outage) gets its lock deleted; BullMQ's stalled
+ * check then moves it to wait and another worker takes it.
+ *
+ * Standalone Redis only (the scripts read keys named at run time).
+ */
+const CANDIDATES = `
+local ids = redis.call('LRANGE', KEYS[1], 0, -1)
+local out = {}
+for _, id in ipairs(ids) do
+  local tok = redis.call('GET', ARGV[1] .. id .. ':lock')
+  if tok then
+    local wid = string.match(tok, '^([^:]+)')
+    if wid and redis.call('EXISTS', ARGV[2] .. wid) == 0 then
+      table.insert(out, id)
+      table.insert(out, tok)
+    end
+  end
+end
+return out
+`;
+
+const REAP = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('DEL', KEYS[1])
+  return 1
+end
+return 0
+`;
+
+export interface ReaperOptions {
+  redis: Redis;
+  prefix: string;
+  queueName: string;
+  logger: Logger;
+  confirmMs?: number;
+  stableMs?: number;
+  everyMs?: number;
+  onReap?(jobId: string, deadWorker: string): void;
+}
+
+export function startDeadWorkerReaper(o: ReaperOptions): { stop(): void } {
+  const confirmMs = o.confirmMs ?? 1500;
+  const stableMs = o.stableMs ?? 4000;
+  let connectedSince = o.redis.status === 'ready' ? Date.now() : 0;
+  const onReady = () => (connectedSince = Date.now());
+  const onClose = () => (connectedSince = 0);
+  o.redis.on('ready', onReady);
+  o.redis.on('close', onClose);
+  const firstSeen = new Map<string, number>();
+  let busy = false;
+  const base = `${o.prefix}:${o.queueName}:`;
+  const aliveBase = `${o.prefix}:worker-alive:`;
+
+  const tick = async () => {
+    if (busy || !connectedSince || Date.now() - connectedSince < stableMs) return;
+    busy = true;
+    try {
+      const res = (await o.redis.eval(CANDIDATES, 1, `${base}active`, base, aliveBase)) as string[];
+      const now = Date.now();
+      const current = new Set<string>();
+      for (let i = 0; i + 1 < res.length; i += 2) {
+        const jobId = res[i]!;
+        const token = res[i + 1]!;
+        const key = `${jobId}|${token}`;
+        current.add(key);
+        const first = firstSeen.get(key);
+        if (first === undefined) {
+          firstSeen.set(key, now);
+          continue;
+        }
+        if (now - first < confirmMs) continue;
+        const done = await o.redis.eval(REAP, 1, `${base}${jobId}:lock`, token);
+        if (done === 1) {
+          const dead = token.split(':')[0] ?? '?';
+          o.logger.warn({ jobId, deadWorker: dead }, `worker ${dead} is gone: released its lock of ${jobId}, another worker takes it over`);
+          o.onReap?.(jobId, dead);
+        }
+        firstSeen.delete(key);
+      }
+      for (const k of firstSeen.keys()) if (!current.has(k)) firstSeen.delete(k);
+    } catch {
+      /* Redis unreachable: nothing to do */
+    } finally {
+      busy = false;
+    }
+  };
+  const timer = setInterval(() => void tick(), o.everyMs ?? 1000);
+  timer.unref();
+  return {
+    stop() {
+      clearInterval(timer);
+      o.redis.off('ready', onReady);
+      o.redis.off('close', onClose);
+    },
+  };
+}
