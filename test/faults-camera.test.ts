@@ -101,7 +101,7 @@ describe('camera faults', () => {
     const stack = new TestStack('auth');
     stacks.push(stack);
     await stack.startCamera();
-    stack.writeConfig([{ id: 'garage', wrongPassword: true }]);
+    stack.writeConfig([{ id: 'garage', wrongPassword: true }, { id: 'porch', path: 'stream9' }]);
     await stack.start('scheduler');
     const worker = await stack.start('worker');
     const p = await waitFor('auth-failed', async () => {
@@ -125,6 +125,10 @@ describe('camera faults', () => {
     expect(authLines.length).toBeLessThanOrEqual(6);
     expect(worker.output()).not.toContain(stack.password);
     expect(worker.output()).not.toContain('wrong-password');
+    // A wrong stream path is named as such.
+    const porch = (await stack.progress('porch'))!;
+    expect(porch.state).toBe('reconnecting');
+    expect(porch.lastError).toMatch(/camera porch: stream not found \(404\)/);
   }, 90_000);
 });
 

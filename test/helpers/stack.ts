@@ -14,6 +14,8 @@ export interface CameraSpec {
   audio?: 'aac' | 'copy' | 'off';
   /** Use a wrong password for this camera. */
   wrongPassword?: boolean;
+  /** Stream path (default stream1). */
+  path?: string;
 }
 
 /**
@@ -60,7 +62,7 @@ export class TestStack {
       const pass = c.wrongPassword ? 'wrong-password' : '${CAM_PASSWORD}';
       lines.push(
         `  - id: ${c.id}`,
-        `    url: rtsp://\${CAM_USER}:${pass}@127.0.0.1:${this.camera.port}/stream1`,
+        `    url: rtsp://\${CAM_USER}:${pass}@127.0.0.1:${this.camera.port}/${c.path ?? 'stream1'}`,
         `    segmentSeconds: ${c.segmentSeconds ?? 5}`,
         `    audio: ${c.audio ?? 'aac'}`,
       );
