@@ -20,14 +20,7 @@ describe('camera faults', () => {
   it('camera frozen 20 s: ffmpeg killed within 10 s, recording resumes within 5 s of the camera coming back', async () => {
     const stack = new TestStack('freeze');
     stacks.push(stack);
-    await stack.startCamera();
-    stack.writeConfig([{ id: 'cam1', segmentSeconds: 4 }]);
-    await stack.start('scheduler');
-    await stack.start('worker');
-    const before = await waitFor('recording', async () => {
-      const p = await stack.progress('cam1');
-      return p?.state === 'recording' && p.frames > 30 ? p : undefined;
-    }, 40_000);
+    const before = await stack.startRecording([{ id: 'cam1', segmentSeconds: 4 }]);
     const frozenAt = Date.now();
     stack.camera.freeze();
     await waitFor('the frozen ffmpeg gone', () => !alive(before.ffmpegPid!), 20_000, 100);
@@ -66,14 +59,7 @@ describe('camera faults', () => {
   it('camera server killed and restarted after 15 s: reconnects and records new segments', async () => {
     const stack = new TestStack('camrestart');
     stacks.push(stack);
-    await stack.startCamera();
-    stack.writeConfig([{ id: 'cam1', segmentSeconds: 4 }]);
-    await stack.start('scheduler');
-    await stack.start('worker');
-    const before = await waitFor('recording', async () => {
-      const p = await stack.progress('cam1');
-      return p?.state === 'recording' && p.frames > 30 ? p : undefined;
-    }, 40_000);
+    const before = await stack.startRecording([{ id: 'cam1', segmentSeconds: 4 }]);
     const port = stack.camera.port;
     stack.camera.kill();
     await stack.camera.exited;

@@ -100,6 +100,25 @@ export class TestStack {
     return app;
   }
 
+  /**
+   * Camera + config + scheduler + worker, then waits until `cameras[0]` records
+   * (at least `minFrames` frames). Returns that camera's heartbeat.
+   */
+  async startRecording(cameras: CameraSpec[], minFrames = 30): Promise<RecordProgress> {
+    await this.startCamera();
+    this.writeConfig(cameras);
+    await this.start('scheduler');
+    await this.start('worker');
+    const id = cameras[0]!.id;
+    const deadline = Date.now() + 40_000;
+    while (Date.now() < deadline) {
+      const p = await this.progress(id);
+      if (p?.state === 'recording' && p.frames > minFrames) return p;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    throw new Error(`${id} is not recording after 40 s:\n${this.output().slice(-3000)}`);
+  }
+
   async progress(cameraId: string): Promise<RecordProgress | undefined> {
     const job = await this.queue.getJob(`record-${cameraId}`);
     const p = job?.progress;

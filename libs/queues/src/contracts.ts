@@ -14,17 +14,12 @@ export interface RecordJobData {
 
 export type RecordState = 'starting' | 'recording' | 'reconnecting' | 'auth-failed' | 'stopping' | 'stopped';
 
-/** The heartbeat: what `job.updateProgress()` carries for a record job (shown in Bull Board). */
-export interface RecordProgress {
+/** What the recorder of one camera knows about its ffmpeg (the heartbeat's core). */
+export interface RecorderSnapshot {
   state: RecordState;
-  cameraId: string;
-  /** Hostname and pid of the worker running ffmpeg. */
-  host: string;
-  workerPid: number;
   ffmpegPid?: number;
-  /** When this ffmpeg run started / the job started on this worker (ISO). */
+  /** When this ffmpeg run started (ISO). */
   runStartedAt?: string;
-  jobStartedAt: string;
   /** Output time of the current ffmpeg run, seconds. */
   outTimeSeconds: number;
   frames: number;
@@ -38,12 +33,24 @@ export interface RecordProgress {
   segmentsClosed: number;
   /** Last time ffmpeg's output advanced (ISO). */
   lastProgressAt?: string;
-  /** Heartbeat time (ISO). */
-  updatedAt: string;
   restarts: number;
   lastError?: string;
   lastErrorAt?: string;
+  /** Classified cause of the last failure (auth, not-found, refused, timeout, ...). */
+  lastFailure?: string;
   lastStall?: { at: string; reason: string };
+}
+
+/** The heartbeat: what `job.updateProgress()` carries for a record job (shown in Bull Board). */
+export interface RecordProgress extends RecorderSnapshot {
+  cameraId: string;
+  /** Hostname and pid of the worker running ffmpeg. */
+  host: string;
+  workerPid: number;
+  /** When the job started on this worker (ISO). */
+  jobStartedAt: string;
+  /** Heartbeat time (ISO). */
+  updatedAt: string;
 }
 
 /** The value a record job completes with (it only completes when told to stop). */

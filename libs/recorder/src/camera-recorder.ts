@@ -12,7 +12,9 @@ import {
   type SegmentListEntry,
 } from '@tapo/ffmpeg';
 import { redactText, type Logger } from '@tapo/log';
-import type { RecordState } from '@tapo/queues';
+import type { RecordState, RecorderSnapshot } from '@tapo/queues';
+
+export type { RecorderSnapshot } from '@tapo/queues';
 import { ensureDayFolders, ffmpegSegmentPattern, resolveListedSegment } from '@tapo/storage';
 import { Backoff, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
 import { startFfmpeg, type FfmpegExit, type FfmpegRun } from './ffmpeg-process.js';
@@ -56,26 +58,6 @@ export interface CameraRecorderOptions {
   idleCpuPercent?: number;
   /** Warnings and errors from ffmpeg (already redacted), rate-limited. */
   onFfmpegMessage?(line: string): void;
-}
-
-export interface RecorderSnapshot {
-  state: RecordState;
-  ffmpegPid?: number;
-  runStartedAt?: string;
-  outTimeSeconds: number;
-  frames: number;
-  fps: number;
-  speed: number;
-  bytes: number;
-  segment?: string;
-  lastSegment?: { file: string; durationSeconds: number; bytes: number; closedAt: string };
-  segmentsClosed: number;
-  lastProgressAt?: string;
-  restarts: number;
-  lastError?: string;
-  lastErrorAt?: string;
-  lastFailure?: FfmpegFailure;
-  lastStall?: { at: string; reason: string };
 }
 
 const MESSAGES_PER_RUN = 20;
