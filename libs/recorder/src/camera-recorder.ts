@@ -18,6 +18,7 @@ export type { RecorderSnapshot } from '@tapo/queues';
 import { ensureDayFolders, ffmpegSegmentPattern, resolveListedSegment } from '@tapo/storage';
 import { Backoff, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
 import { startFfmpeg, type FfmpegExit, type FfmpegRun } from './ffmpeg-process.js';
+import { StallDetector } from './stall-detector.js';
 
 export interface ClosedSegment {
   /** Absolute path. */
@@ -86,6 +87,7 @@ export class CameraRecorder {
   private runStartedAt: number | undefined;
   private progress: FfmpegProgress | undefined;
   private lastAdvanceAt = 0;
+  private detector: StallDetector | undefined;
   private currentSegment: string | undefined;
   private closedInRun = new Set<string>();
   private bytesClosed = 0;
@@ -164,6 +166,7 @@ export class CameraRecorder {
     this.progress = p;
     if (advanced && ((p.frame ?? 0) > 0 || (p.outTimeUs ?? 0) > 0)) {
       this.lastAdvanceAt = Date.now();
+      this.detector?.advanced(this.lastAdvanceAt);
       if (this.state !== 'recording' && this.state !== 'stopping') this.setState('recording');
     }
   }
@@ -263,40 +266,28 @@ export class CameraRecorder {
       };
       signal.addEventListener('abort', onAbort, { once: true });
       // Watchdog: no progress for stallTimeoutSeconds, or (as the original monitor
-      // did) a CPU that stays near zero over that window.
-      const cpuSamples: Array<{ at: number; cpu: number }> = [];
-      const idleCpu = this.opts.idleCpuPercent ?? 0.1;
+      // did) a CPU that stays near zero over that window. CPU sampled every 2 s.
+      const detector = new StallDetector(stallMs, this.opts.idleCpuPercent ?? 0.1, this.runStartedAt);
+      this.detector = detector;
       let sampling = false;
-      const stall = (reason: string) => {
-        stallReason = reason;
-        this.lastStall = { at: new Date().toISOString(), reason };
-        this.log.warn({ reason, pid: run.pid }, `ffmpeg stalled (${reason}): killing it`);
-        this.opts.onStall?.(reason);
-        void run.terminate(1000);
-      };
+      let lastSample = 0;
       const watchdog = setInterval(() => {
         if (signal.aborted || stallReason) return;
         const now = Date.now();
-        const since = Math.max(this.lastAdvanceAt, this.runStartedAt ?? 0);
-        if (now - since > stallMs) {
-          stall(
-            this.lastAdvanceAt > (this.runStartedAt ?? 0)
-              ? `no progress for ${this.opts.stallTimeoutSeconds}s`
-              : `no video within ${this.opts.stallTimeoutSeconds}s of starting`,
-          );
+        const reason = detector.check(now);
+        if (reason) {
+          stallReason = reason;
+          this.lastStall = { at: new Date(now).toISOString(), reason };
+          this.log.warn({ reason, pid: run.pid }, `ffmpeg stalled (${reason}): killing it`);
+          this.opts.onStall?.(reason);
+          void run.terminate(1000);
           return;
         }
-        if (run.pid && !sampling && this.lastAdvanceAt > (this.runStartedAt ?? 0)) {
+        if (run.pid && !sampling && detector.wantsCpu && now - lastSample >= 2000) {
           sampling = true;
+          lastSample = now;
           pidusage(run.pid)
-            .then((u) => {
-              cpuSamples.push({ at: Date.now(), cpu: u.cpu });
-              while (cpuSamples.length && cpuSamples[0]!.at < Date.now() - stallMs) cpuSamples.shift();
-              const window = cpuSamples.length ? Date.now() - cpuSamples[0]!.at : 0;
-              if (!stallReason && window >= stallMs * 0.8 && cpuSamples.length >= 4 && cpuSamples.every((x) => x.cpu < idleCpu)) {
-                stall(`CPU below ${idleCpu}% for ${this.opts.stallTimeoutSeconds}s`);
-              }
-            })
+            .then((u) => detector.cpu(Date.now(), u.cpu))
             .catch(() => {})
             .finally(() => (sampling = false));
         }
