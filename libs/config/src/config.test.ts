@@ -37,9 +37,12 @@ describe('config', () => {
     expect(cfg.stallTimeoutSeconds).toBe(10);
     expect(cfg.concurrency).toBe(16);
     expect(cfg.cameras).toEqual([
-      { id: 'living-room', url: 'rtsp://camuser:s3cret!pw@192.168.1.20:554/stream1', segmentSeconds: 10, audio: 'aac', enabled: true },
-      { id: 'garden', url: 'rtsp://192.168.1.21/stream2', segmentSeconds: 60, audio: 'off', enabled: false },
+      { id: 'living-room', url: 'rtsp://camuser:s3cret!pw@192.168.1.20:554/stream1', segmentSeconds: 10, audio: 'aac', enabled: true, retention: {} },
+      { id: 'garden', url: 'rtsp://192.168.1.21/stream2', segmentSeconds: 60, audio: 'off', enabled: false, retention: {} },
     ]);
+    expect(cfg.minFreeDisk).toEqual({ percent: 5 });
+    expect(cfg.pruneEverySeconds).toBe(60);
+    expect(cfg.storage).toBe('shared');
   });
 
   it('supports ${VAR:-default} and $${ escapes', () => {
@@ -112,6 +115,30 @@ describe('config', () => {
     const def = resolveConfigPath([], {});
     expect(def.explicit).toBe(false);
     expect(path.basename(def.file)).toBe('cameras.yml');
+  });
+
+  it('merges retention limits over the global ones', () => {
+    const cfg = parseConfig(
+      `retention: { maxAge: 7d, maxSize: 50GB }
+minFreeDisk: 20GB
+cameras:
+  - id: a
+    url: rtsp://h/1
+  - id: b
+    url: rtsp://h/2
+    retention: { maxSize: 500MiB }
+`,
+      FILE,
+      {},
+    );
+    expect(cfg.cameras[0]!.retention).toEqual({ maxAgeSeconds: 604800, maxBytes: 50e9 });
+    expect(cfg.cameras[1]!.retention).toEqual({ maxAgeSeconds: 604800, maxBytes: 500 * 1024 * 1024 });
+    expect(cfg.minFreeDisk).toEqual({ bytes: 20e9 });
+    expect(err('retention: { maxAge: soon }\n').message).toContain('field "retention.maxAge": invalid duration "soon"');
+    expect(err('minFreeDisk: 120%\n').message).toContain('field "minFreeDisk"');
+    expect(err('cameras:\n  - id: a\n    url: rtsp://h/1\n    retention: { maxSize: lots }\n').message).toContain(
+      'camera "a" (cameras[0]), field "retention.maxSize": invalid size "lots"',
+    );
   });
 
   it('parses durations', () => {

@@ -8,7 +8,10 @@ export {
   CameraSchema,
   type CameraConfig,
   type RecorderConfig,
+  type RetentionLimits,
+  type FreeDiskFloor,
 } from './schema.js';
+export { parseBytes, parseFreeDiskFloor, freeDiskFloorBytes } from './size.js';
 export { parseConfig, loadConfigFile, validateConfig, resolveConfigPath, type ConfigLocation } from './load.js';
 export { readRuntimeSettings, DEFAULT_REDIS_URL, type RuntimeSettings } from './env.js';
 export { fileConfigSource, staticConfigSource, type ConfigSource } from './source.js';

@@ -3,7 +3,7 @@ import path from 'node:path';
 import YAML from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from './errors.js';
-import { ConfigSchema, type CameraConfig, type RecorderConfig } from './schema.js';
+import { ConfigSchema, type CameraConfig, type RecorderConfig, type RetentionLimits } from './schema.js';
 import { MissingVariableError, substituteDeep } from './substitute.js';
 
 type Path = Array<string | number | symbol>;
@@ -79,6 +79,11 @@ export function validateConfig(raw: unknown, file: string, baseDir: string): Rec
     }
     seen.set(cam.id, i);
   });
+  const limits = (r: { maxAge?: number | undefined; maxSize?: number | undefined } | undefined): RetentionLimits => ({
+    ...(r?.maxAge !== undefined ? { maxAgeSeconds: r.maxAge } : {}),
+    ...(r?.maxSize !== undefined ? { maxBytes: r.maxSize } : {}),
+  });
+  const globalLimits = limits(cfg.retention);
   const cameras: CameraConfig[] = cfg.cameras.map((c) => ({
     id: c.id,
     ...(c.name !== undefined ? { name: c.name } : {}),
@@ -86,6 +91,7 @@ export function validateConfig(raw: unknown, file: string, baseDir: string): Rec
     segmentSeconds: c.segmentSeconds ?? cfg.segmentSeconds,
     audio: c.audio,
     enabled: c.enabled,
+    retention: { ...globalLimits, ...limits(c.retention) },
   }));
   return {
     file,
@@ -93,6 +99,11 @@ export function validateConfig(raw: unknown, file: string, baseDir: string): Rec
     segmentSeconds: cfg.segmentSeconds,
     stallTimeoutSeconds: cfg.stallTimeoutSeconds,
     concurrency: cfg.concurrency,
+    retention: globalLimits,
+    minFreeDisk: cfg.minFreeDisk,
+    pruneEverySeconds: cfg.pruneEverySeconds,
+    storage: cfg.storage,
+    repair: cfg.repair,
     cameras,
   };
 }

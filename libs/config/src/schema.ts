@@ -1,4 +1,37 @@
 import { z } from 'zod';
+import { parseDurationSeconds } from './duration.js';
+import { parseBytes, parseFreeDiskFloor, type FreeDiskFloor } from './size.js';
+
+/** "7d", "12h", "90m" or seconds → seconds. */
+const duration = z.union([z.string(), z.number()]).transform((v, ctx) => {
+  try {
+    const s = parseDurationSeconds(v);
+    if (s <= 0) throw new Error('must be more than 0');
+    return s;
+  } catch (e) {
+    ctx.addIssue({ code: 'custom', message: (e as Error).message });
+    return z.NEVER;
+  }
+});
+
+/** "50GB", "500MiB" or bytes → bytes. */
+const size = z.union([z.string(), z.number()]).transform((v, ctx) => {
+  try {
+    return parseBytes(v);
+  } catch (e) {
+    ctx.addIssue({ code: 'custom', message: (e as Error).message });
+    return z.NEVER;
+  }
+});
+
+const RetentionSchema = z
+  .object({
+    /** Delete segments older than this. */
+    maxAge: duration.optional(),
+    /** Keep at most this many bytes of segments for the camera. */
+    maxSize: size.optional(),
+  })
+  .strict();
 
 export const CAMERA_ID = /^[a-z0-9_-]{1,64}$/;
 
@@ -33,6 +66,7 @@ export const CameraSchema = z
     segmentSeconds: z.number().int().min(2).max(3600).optional(),
     audio: AudioMode.default('aac'),
     enabled: z.boolean().default(true),
+    retention: RetentionSchema.optional(),
   })
   .strict();
 
@@ -44,6 +78,35 @@ export const ConfigSchema = z
     stallTimeoutSeconds: z.number().min(2).max(600).default(10),
     /** Cameras one worker process records at most. */
     concurrency: z.number().int().min(1).max(256).default(16),
+    /** Defaults for every camera's ring buffer. */
+    retention: RetentionSchema.default({}),
+    /** Free space to keep on the recordings filesystem: "5%" or a size. */
+    minFreeDisk: z
+      .union([z.string(), z.number()])
+      .default('5%')
+      .transform((v, ctx) => {
+        try {
+          return parseFreeDiskFloor(v);
+        } catch (e) {
+          ctx.addIssue({ code: 'custom', message: (e as Error).message });
+          return z.NEVER;
+        }
+      }),
+    /** How often the prune job runs. */
+    pruneEverySeconds: z.number().int().min(5).max(86_400).default(60),
+    /**
+     * shared: every worker sees the same recordingsDir (NFS / a shared volume);
+     * local: each worker host has its own disk, and file jobs (verify, repair,
+     * prune) run on the host that wrote the file.
+     */
+    storage: z.enum(['shared', 'local']).default('shared'),
+    repair: z
+      .object({
+        /** After trimming a cut fragmented segment, also remux it to a regular fast-start MP4. */
+        remuxFragmented: z.boolean().default(false),
+      })
+      .strict()
+      .default({ remuxFragmented: false }),
     cameras: z.array(CameraSchema).default([]),
   })
   .strict();
@@ -52,6 +115,12 @@ export type CameraConfigInput = z.input<typeof CameraSchema>;
 export type RawConfig = z.output<typeof ConfigSchema>;
 
 /** A camera after defaults are applied. */
+export interface RetentionLimits {
+  /** Seconds. */
+  maxAgeSeconds?: number;
+  maxBytes?: number;
+}
+
 export interface CameraConfig {
   id: string;
   name?: string;
@@ -60,6 +129,8 @@ export interface CameraConfig {
   segmentSeconds: number;
   audio: AudioMode;
   enabled: boolean;
+  /** Camera limits merged over the global ones. */
+  retention: RetentionLimits;
 }
 
 export interface RecorderConfig {
@@ -70,5 +141,12 @@ export interface RecorderConfig {
   segmentSeconds: number;
   stallTimeoutSeconds: number;
   concurrency: number;
+  retention: RetentionLimits;
+  minFreeDisk: FreeDiskFloor;
+  pruneEverySeconds: number;
+  storage: 'shared' | 'local';
+  repair: { remuxFragmented: boolean };
   cameras: CameraConfig[];
 }
+
+export type { FreeDiskFloor };

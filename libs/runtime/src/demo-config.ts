@@ -9,6 +9,21 @@ export function demoConfig(cameraUrl: string, recordingsDir = './recordings'): R
     segmentSeconds: 10,
     stallTimeoutSeconds: 10,
     concurrency: 16,
-    cameras: [{ id: 'sim-camera', name: 'Simulated camera', url: cameraUrl, segmentSeconds: 10, audio: 'aac', enabled: true }],
+    retention: { maxAgeSeconds: 24 * 3600, maxBytes: 2e9 },
+    minFreeDisk: { percent: 5 },
+    pruneEverySeconds: 60,
+    storage: 'shared',
+    repair: { remuxFragmented: false },
+    cameras: [
+      {
+        id: 'sim-camera',
+        name: 'Simulated camera',
+        url: cameraUrl,
+        segmentSeconds: 10,
+        audio: 'aac',
+        enabled: true,
+        retention: { maxAgeSeconds: 24 * 3600, maxBytes: 2e9 },
+      },
+    ],
   };
 }
