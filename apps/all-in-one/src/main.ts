@@ -5,8 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { readRuntimeSettings, resolveConfigPath, staticConfigSource, type ConfigSource } from '@tapo/config';
 import { boardAuthFromEnv, startBoardServer } from '@tapo/board';
 import { createLogger, registerSecrets } from '@tapo/log';
-import { startRecordWorker } from '@tapo/recorder';
-import { demoConfig, loadConfigSource, resolveRedis, runMain } from '@tapo/runtime';
+import { demoConfig, loadConfigSource, resolveRedis, runMain, startWorkerRole } from '@tapo/runtime';
 import { startScheduler } from '@tapo/scheduler';
 import { startSimCamera, type SimCamera } from '@tapo/sim-camera';
 
@@ -31,7 +30,7 @@ await runMain('recorder', async () => {
   }
   const redis = await resolveRedis({ redisUrl: settings.redisUrl, allowEmbedded: true, dataDir: 'data/redis', logger });
   const scheduler = await startScheduler({ redisUrl: redis.url, prefix: settings.queuePrefix, config, logger: logger.child({ app: 'scheduler' }) });
-  const worker = await startRecordWorker({
+  const worker = await startWorkerRole({
     redisUrl: redis.url,
     prefix: settings.queuePrefix,
     getConfig: () => config.get(),

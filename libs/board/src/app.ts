@@ -5,7 +5,7 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import type { ConfigSource } from '@tapo/config';
 import type { Logger } from '@tapo/log';
-import type { RecordQueue, RepairQueue } from '@tapo/queues';
+import type { MaintenanceQueue, RecordQueue, RepairQueue } from '@tapo/queues';
 import { basicAuth, type BoardAuth } from './auth.js';
 import { listCameraStatus } from './cameras-api.js';
 import { renderStatusPage } from './status-page.js';
@@ -13,6 +13,7 @@ import { renderStatusPage } from './status-page.js';
 export interface BoardAppOptions {
   recordQueue: RecordQueue;
   repairQueue?: RepairQueue;
+  maintenanceQueue?: MaintenanceQueue;
   redis: Redis;
   prefix: string;
   config?: ConfigSource;
@@ -39,6 +40,9 @@ export function createBoardApp(opts: BoardAppOptions): Express {
       }),
       ...(opts.repairQueue
         ? [new BullMQAdapter(opts.repairQueue, { allowRetries: true, description: 'Verify / repair segment files' })]
+        : []),
+      ...(opts.maintenanceQueue
+        ? [new BullMQAdapter(opts.maintenanceQueue, { allowRetries: true, description: 'Ring buffer: prune (scheduled), scan' })]
         : []),
     ],
     serverAdapter,

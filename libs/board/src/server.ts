@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import type { ConfigSource } from '@tapo/config';
 import type { Logger } from '@tapo/log';
-import { createRecordQueue, createRedis, createRepairQueue } from '@tapo/queues';
+import { createMaintenanceQueue, createRecordQueue, createRedis, createRepairQueue } from '@tapo/queues';
 import { checkExposure, type BoardAuth } from './auth.js';
 import { createBoardApp } from './app.js';
 
@@ -40,9 +40,12 @@ export async function startBoardServer(opts: BoardServerOptions): Promise<BoardS
   recordQueue.on('error', () => {});
   const repairQueue = createRepairQueue(redis, opts.prefix);
   repairQueue.on('error', () => {});
+  const maintenanceQueue = createMaintenanceQueue(redis, opts.prefix);
+  maintenanceQueue.on('error', () => {});
   const app = createBoardApp({
     recordQueue,
     repairQueue,
+    maintenanceQueue,
     redis,
     prefix: opts.prefix,
     logger: opts.logger,
@@ -69,6 +72,7 @@ export async function startBoardServer(opts: BoardServerOptions): Promise<BoardS
       await new Promise<void>((r) => server.close(() => r()));
       await recordQueue.close();
       await repairQueue.close();
+      await maintenanceQueue.close();
       await redis.quit().catch(() => {});
     },
   };

@@ -80,4 +80,25 @@ export interface VerifyJobData {
   host: string;
   reason: string;
   reportedAt: string;
+  /** A good segment of the same camera (relative to recordingsDir) to rebuild a lost moov from. */
+  reference?: string;
+}
+
+export type RepairStep = 'trim' | 'remux' | 'faststart' | 'rebuild';
+
+/** One step of the repair chain. */
+export interface RepairJobData extends VerifyJobData {
+  step: RepairStep;
+  /** What the verify step found (classification and reason). */
+  found: string;
+  /** Steps still to try if this one fails, in order. */
+  fallbacks: RepairStep[];
+  /** Steps to run after this one succeeds (e.g. remux after trim). */
+  then?: RepairStep[];
+}
+
+export interface PruneJobData {
+  dryRun?: boolean;
+  /** Why: "schedule", "emergency: disk full on <camera>", "cli". */
+  trigger?: string;
 }

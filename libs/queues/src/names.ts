@@ -1,8 +1,23 @@
 /** Queue names (every queue also carries the install's prefix, RECORDER_QUEUE_PREFIX). */
 export const RECORD_QUEUE = 'record';
-/** Follow-up work on segment files: verify (and, later, repair) them. */
+/** Follow-up work on segment files: verify them, and repair the broken ones. */
 export const REPAIR_QUEUE = 'repair';
 export const VERIFY_JOB_NAME = 'verify';
+export const REPAIR_JOB_NAME = 'repair';
+/** Housekeeping: prune (the ring buffer), scan (index files missing from the index), rescan. */
+export const MAINTENANCE_QUEUE = 'maintenance';
+export const PRUNE_JOB_NAME = 'prune';
+export const SCAN_JOB_NAME = 'scan';
+export const PRUNE_SCHEDULER_ID = 'prune-every';
+
+/**
+ * Queues for jobs that touch files. With a shared recordings volume any worker
+ * may run them (one queue); with per-host disks (storage: local) each host has
+ * its own queue, `<name>-<host>`, consumed only by that host's workers.
+ */
+export function fileQueueName(base: string, storage: 'shared' | 'local', host: string): string {
+  return storage === 'local' ? `${base}-${host.replace(/[^A-Za-z0-9_.-]/g, '_')}` : base;
+}
 
 /** Job name of the one long-lived recording job per camera. */
 export const RECORD_JOB_NAME = 'record';

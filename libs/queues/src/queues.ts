@@ -1,7 +1,7 @@
 import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { RECORD_QUEUE, REPAIR_QUEUE } from './names.js';
-import type { RecordJobData, RecordResult, VerifyJobData } from './contracts.js';
+import { MAINTENANCE_QUEUE, RECORD_QUEUE, REPAIR_QUEUE } from './names.js';
+import type { PruneJobData, RecordJobData, RecordResult, RepairJobData, VerifyJobData } from './contracts.js';
 
 export type RecordQueue = Queue<RecordJobData, RecordResult, 'record'>;
 
@@ -22,11 +22,24 @@ export const RECORD_JOB_OPTIONS: JobsOptions = {
   keepLogs: 200,
 };
 
-export type RepairQueue = Queue<VerifyJobData, unknown, string>;
+export type RepairQueue = Queue<VerifyJobData | RepairJobData, unknown, string>;
 
-export function createRepairQueue(connection: Redis, prefix: string): RepairQueue {
-  return new Queue<VerifyJobData, unknown, string>(REPAIR_QUEUE, { connection, prefix });
+export function createRepairQueue(connection: Redis, prefix: string, name: string = REPAIR_QUEUE): RepairQueue {
+  return new Queue<VerifyJobData | RepairJobData, unknown, string>(name, { connection, prefix });
 }
+
+export type MaintenanceQueue = Queue<PruneJobData, unknown, string>;
+
+export function createMaintenanceQueue(connection: Redis, prefix: string, name: string = MAINTENANCE_QUEUE): MaintenanceQueue {
+  return new Queue<PruneJobData, unknown, string>(name, { connection, prefix });
+}
+
+export const MAINTENANCE_JOB_OPTIONS: JobsOptions = {
+  attempts: 3,
+  backoff: { type: 'exponential', delay: 5000 },
+  removeOnComplete: { count: 200 },
+  removeOnFail: { count: 200 },
+};
 
 export const VERIFY_JOB_OPTIONS: JobsOptions = {
   attempts: 5,

@@ -53,6 +53,8 @@ export interface CameraRecorderOptions {
   onStateChange?(state: RecordState, reason: string | undefined): void;
   onSegmentClosed?(seg: ClosedSegment): void;
   onSegmentInterrupted?(seg: InterruptedSegment): void;
+  /** ffmpeg failed (classified), e.g. disk-full → emergency prune. */
+  onFailure?(kind: FfmpegFailure, message: string): void;
   /** ffmpeg was found stalled and is being killed. */
   onStall?(reason: string): void;
   /** CPU below this (% of one core) in every sample over the stall window also counts as a stall. Default 0.1. */
@@ -338,5 +340,6 @@ export class CameraRecorder {
     const detail = exit?.stderrTail.slice(-5).map(redactText);
     this.setState(kind === 'auth' ? 'auth-failed' : 'reconnecting', this.lastError);
     this.log.warn({ failure: kind, ffmpegTail: detail }, this.lastError);
+    this.opts.onFailure?.(kind, this.lastError);
   }
 }

@@ -32,6 +32,7 @@ export interface RecordProcessorDeps {
   /** Hooks for follow-up work (segment index, repair: later issues). */
   onSegmentClosed?(cameraId: string, seg: ClosedSegment): void;
   onSegmentInterrupted?(cameraId: string, seg: InterruptedSegment): void;
+  onFailure?(cameraId: string, kind: string, message: string): void;
   /** Live recorders by job id, for the worker's own bookkeeping and tests. */
   active?: Map<string, CameraRecorder>;
   /** Lock tokens of the jobs being processed (to re-take a lock after a Redis outage). */
@@ -130,6 +131,7 @@ export function createRecordProcessor(deps: RecordProcessorDeps) {
       },
       onFfmpegMessage: (line) => void jobLog(job, `ffmpeg: ${line}`),
       onStall: (why) => void jobLog(job, `ffmpeg stalled (${why}): killed, restarting`),
+      onFailure: (kind, message) => deps.onFailure?.(cameraId, kind, message),
     });
     deps.active?.set(String(job.id), recorder);
     if (token) deps.tokens?.set(String(job.id), token);

@@ -5,12 +5,8 @@ import type { RecorderConfig } from '@tapo/config';
 import type { Logger } from '@tapo/log';
 import {
   RECORD_QUEUE,
-  VERIFY_JOB_NAME,
-  VERIFY_JOB_OPTIONS,
   checkEvictionPolicy,
   createRedis,
-  createRepairQueue,
-  verifyJobId,
   type RecordJobData,
   type RecordResult,
 } from '@tapo/queues';
@@ -53,6 +49,7 @@ export interface RecordWorkerOptions {
   stalledInterval?: number;
   onSegmentClosed?: RecordProcessorDeps['onSegmentClosed'];
   onSegmentInterrupted?: RecordProcessorDeps['onSegmentInterrupted'];
+  onFailure?: RecordProcessorDeps['onFailure'];
 }
 
 export interface RecordWorker {
@@ -73,21 +70,6 @@ export async function startRecordWorker(opts: RecordWorkerOptions): Promise<Reco
   const warn = await checkEvictionPolicy(plain);
   if (warn) log.warn(`!!! ${warn}`);
 
-  // A segment whose ffmpeg died mid-write gets a `verify` job (repair queue),
-  // carrying the host that wrote it.
-  const repairQueue = createRepairQueue(plain, opts.prefix);
-  repairQueue.on('error', () => {});
-  const onSegmentInterrupted: RecordProcessorDeps['onSegmentInterrupted'] = (cameraId, seg) => {
-    const name = seg.file.split('/').pop() ?? seg.file;
-    repairQueue
-      .add(
-        VERIFY_JOB_NAME,
-        { cameraId, file: seg.file, host: hostname, reason: seg.reason, reportedAt: new Date().toISOString() },
-        { ...VERIFY_JOB_OPTIONS, jobId: verifyJobId(cameraId, name) },
-      )
-      .catch((e: Error) => log.warn({ err: e, cameraId, file: seg.file }, 'could not enqueue the verify job'));
-    opts.onSegmentInterrupted?.(cameraId, seg);
-  };
   const active = new Map<string, CameraRecorder>();
   const tokens = new Map<string, string>();
   const lockDuration = opts.lockDuration ?? RECORD_WORKER_TIMINGS.lockDuration;
@@ -104,7 +86,8 @@ export async function startRecordWorker(opts: RecordWorkerOptions): Promise<Reco
     ...(opts.ffmpegPath ? { ffmpegPath: opts.ffmpegPath } : {}),
     ...(opts.authRetryMs !== undefined ? { authRetryMs: opts.authRetryMs } : {}),
     ...(opts.onSegmentClosed ? { onSegmentClosed: opts.onSegmentClosed } : {}),
-    onSegmentInterrupted,
+    ...(opts.onSegmentInterrupted ? { onSegmentInterrupted: opts.onSegmentInterrupted } : {}),
+    ...(opts.onFailure ? { onFailure: opts.onFailure } : {}),
   });
 
   const worker = new Worker<RecordJobData, RecordResult>(RECORD_QUEUE, processor, {
@@ -194,7 +177,6 @@ export async function startRecordWorker(opts: RecordWorkerOptions): Promise<Reco
       }
       clearInterval(aliveTimer);
       reaper.stop();
-      await repairQueue.close().catch(() => {});
       await plain.del(aliveKey).catch(() => {});
       await Promise.allSettled([blocking.quit(), plain.quit()]);
     })();

@@ -1,7 +1,16 @@
 import type { Redis } from 'ioredis';
 import type { ConfigSource } from '@tapo/config';
 import type { Logger } from '@tapo/log';
-import { createRecordQueue, createRedis, type RecordQueue } from '@tapo/queues';
+import {
+  MAINTENANCE_JOB_OPTIONS,
+  PRUNE_JOB_NAME,
+  PRUNE_SCHEDULER_ID,
+  SCAN_JOB_NAME,
+  createMaintenanceQueue,
+  createRecordQueue,
+  createRedis,
+  type RecordQueue,
+} from '@tapo/queues';
 import { reconcileRecordJobs, type ReconcileReport } from './reconcile.js';
 
 export interface SchedulerOptions {
@@ -28,10 +37,31 @@ export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler>
   const queue = createRecordQueue(redis, opts.prefix);
   queue.on('error', (e) => log.debug({ err: e }, 'queue error'));
   let lastFailure = '';
+  // With a shared recordings volume, the prune schedule and the startup scan
+  // live in the one maintenance queue (storage: local: each worker keeps its own).
+  const maintenance = createMaintenanceQueue(redis, opts.prefix);
+  maintenance.on('error', () => {});
+  let pruneEvery = 0;
+  let scanned = false;
 
   async function reconcile(): Promise<ReconcileReport> {
     const config = opts.config.get();
     const report = await reconcileRecordJobs(queue, redis, opts.prefix, config, log);
+    if (config.storage === 'shared' && pruneEvery !== config.pruneEverySeconds) {
+      await maintenance.upsertJobScheduler(
+        PRUNE_SCHEDULER_ID,
+        { every: config.pruneEverySeconds * 1000 },
+        { name: PRUNE_JOB_NAME, data: { trigger: 'schedule' }, opts: MAINTENANCE_JOB_OPTIONS },
+      );
+      pruneEvery = config.pruneEverySeconds;
+      log.info(`prune scheduled every ${pruneEvery} s`);
+    }
+    if (config.storage === 'shared' && !scanned) {
+      // Index files left on disk by a crash (one scan per scheduler start; two
+      // schedulers starting in the same minute share it).
+      await maintenance.add(SCAN_JOB_NAME, { trigger: 'startup' }, { ...MAINTENANCE_JOB_OPTIONS, jobId: `scan-startup-${Math.floor(Date.now() / 60_000)}` });
+      scanned = true;
+    }
     if (report.created.length) log.info({ cameras: report.created }, `record jobs created: ${report.created.join(', ')}`);
     if (report.updated.length) log.info({ cameras: report.updated }, `record jobs updated: ${report.updated.join(', ')}`);
     return report;
@@ -65,6 +95,7 @@ export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler>
       stopped = true;
       clearTimeout(timer);
       await queue.close();
+      await maintenance.close();
       await redis.quit().catch(() => {});
     },
   };

@@ -155,6 +155,19 @@ export class SegmentIndex {
     }
   }
 
+  /** The first good segment starting after `afterMs`. */
+  async nextGood(cameraId: string, afterMs: number): Promise<SegmentRecord | undefined> {
+    let offset = 0;
+    for (;;) {
+      const res = await this.redis.zrangebyscore(this.zkey(cameraId), `(${afterMs}`, '+inf', 'WITHSCORES', 'LIMIT', offset, 50);
+      if (res.length === 0) return undefined;
+      const recs = await this.hydrate(cameraId, res);
+      const good = recs.find((r) => r.status === 'ok' || r.status === 'repaired');
+      if (good) return good;
+      offset += 50;
+    }
+  }
+
   async stats(cameraId: string): Promise<CameraIndexStats> {
     const [[bytes, count], oldest, newest] = await Promise.all([
       this.redis.hmget(this.statsKey, `${cameraId}:bytes`, `${cameraId}:count`),

@@ -1,0 +1,104 @@
+import { Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { RecorderConfig } from '@tapo/config';
+import type { Logger } from '@tapo/log';
+import {
+  MAINTENANCE_JOB_OPTIONS,
+  MAINTENANCE_QUEUE,
+  PRUNE_JOB_NAME,
+  PRUNE_SCHEDULER_ID,
+  REPAIR_QUEUE,
+  SCAN_JOB_NAME,
+  createMaintenanceQueue,
+  createRepairQueue,
+  fileQueueName,
+  type MaintenanceQueue,
+  type RepairQueue,
+} from '@tapo/queues';
+import { SegmentIndex } from '@tapo/segment-index';
+import { processMaintenance, processRepair, processVerify } from './processors.js';
+import { runPrune, type PruneSummary } from './prune.js';
+
+export interface FileWorkersOptions {
+  /** Connection for workers (maxRetriesPerRequest: null). */
+  blocking: Redis;
+  /** Connection for commands. */
+  redis: Redis;
+  prefix: string;
+  getConfig(): RecorderConfig;
+  hostname: string;
+  logger: Logger;
+}
+
+export interface FileWorkers {
+  index: SegmentIndex;
+  repairQueue: RepairQueue;
+  maintenanceQueue: MaintenanceQueue;
+  /** Prune now, in this process (emergency on ENOSPC). Concurrent calls share one run. */
+  pruneNow(trigger: string): Promise<PruneSummary>;
+  close(): Promise<void>;
+}
+
+/**
+ * Workers for the jobs that touch files: the repair queue (verify, repair) and
+ * the maintenance queue (prune, scan). With storage: local they consume this
+ * host's queues and this process keeps the host's prune schedule.
+ */
+export async function startFileWorkers(o: FileWorkersOptions): Promise<FileWorkers> {
+  const config = o.getConfig();
+  const local = config.storage === 'local';
+  const repairName = fileQueueName(REPAIR_QUEUE, config.storage, o.hostname);
+  const maintName = fileQueueName(MAINTENANCE_QUEUE, config.storage, o.hostname);
+  const index = new SegmentIndex(o.redis, o.prefix);
+  const repairQueue = createRepairQueue(o.redis, o.prefix, repairName);
+  const maintenanceQueue = createMaintenanceQueue(o.redis, o.prefix, maintName);
+  repairQueue.on('error', () => {});
+  maintenanceQueue.on('error', () => {});
+  const deps = { getConfig: o.getConfig, index, repairQueue, hostname: o.hostname, logger: o.logger, ...(local ? { onlyHost: o.hostname } : {}) };
+
+  const repairWorker = new Worker(
+    repairName,
+    async (job: Job) => (job.name === 'verify' ? processVerify(deps, job) : processRepair(deps, job)),
+    { connection: o.blocking, prefix: o.prefix, concurrency: 1, lockDuration: 60_000 },
+  );
+  const maintWorker = new Worker(maintName, async (job: Job) => processMaintenance(deps, job), {
+    connection: o.blocking,
+    prefix: o.prefix,
+    concurrency: 1,
+    lockDuration: 60_000,
+  });
+  for (const w of [repairWorker, maintWorker]) {
+    w.on('error', (e) => o.logger.debug({ err: e }, `file worker error: ${e.message}`));
+    w.on('failed', (job, err) => o.logger.warn({ jobId: job?.id, queue: w.name }, `${w.name} job ${job?.name} ${job?.id} failed: ${err.message}`));
+  }
+  if (local) {
+    await maintenanceQueue.upsertJobScheduler(
+      PRUNE_SCHEDULER_ID,
+      { every: config.pruneEverySeconds * 1000 },
+      { name: PRUNE_JOB_NAME, data: { trigger: `schedule (${o.hostname})` }, opts: MAINTENANCE_JOB_OPTIONS },
+    );
+    await maintenanceQueue.add(SCAN_JOB_NAME, { trigger: 'startup' }, { ...MAINTENANCE_JOB_OPTIONS, jobId: `scan-startup-${Date.now()}` });
+  }
+
+  let running: Promise<PruneSummary> | undefined;
+  function pruneNow(trigger: string): Promise<PruneSummary> {
+    running ??= runPrune({ config: o.getConfig(), index, ...(local ? { onlyHost: o.hostname } : {}) })
+      .then((r) => {
+        o.logger.warn({ deleted: r.deleted, bytes: r.bytes, trigger }, `emergency prune (${trigger}): deleted ${r.deleted} segment(s), ${r.bytes} bytes`);
+        return r;
+      })
+      .finally(() => (running = undefined));
+    return running;
+  }
+
+  return {
+    index,
+    repairQueue,
+    maintenanceQueue,
+    pruneNow,
+    async close() {
+      await Promise.allSettled([repairWorker.close(), maintWorker.close()]);
+      await Promise.allSettled([repairQueue.close(), maintenanceQueue.close()]);
+    },
+  };
+}

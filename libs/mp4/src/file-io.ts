@@ -1,0 +1,153 @@
+// Positioned, block-sized file I/O: nothing here ever holds a whole file.
+import { open, unlink, type FileHandle } from 'node:fs/promises';
+
+/** Default size of read/write blocks (4 MiB). */
+export const BLOCK_SIZE = 4 * 1024 * 1024;
+
+/** Reads up to `len` bytes at `pos` into `into` (from its start); returns the bytes read (< len only at EOF). */
+export async function readInto(fh: FileHandle, into: Uint8Array, pos: number, len: number): Promise<number> {
+  let done = 0;
+  while (done < len) {
+    const { bytesRead } = await fh.read(into, done, len - done, pos + done);
+    if (bytesRead === 0) break;
+    done += bytesRead;
+  }
+  return done;
+}
+
+/** Reads up to `len` bytes at `pos` into a new buffer (shorter at EOF). For small reads (headers, moov). */
+export async function readAt(fh: FileHandle, pos: number, len: number): Promise<Buffer> {
+  const buf = Buffer.allocUnsafe(len);
+  const n = await readInto(fh, buf, pos, len);
+  return n === len ? buf : buf.subarray(0, n);
+}
+
+/**
+ * A sliding window over a file for forward scans: `view(pos, len)` returns bytes [pos, pos+len)
+ * (fewer at EOF), reloading one large block when the range leaves the window.
+ */
+export class BlockReader {
+  private readonly buf: Buffer;
+  private winStart = 0;
+  private winLen = 0;
+  /** Number of block loads so far (for progress reporting). */
+  loads = 0;
+
+  constructor(
+    private readonly fh: FileHandle,
+    /** Reads never go past this offset (file size or end of the region being scanned). */
+    readonly limit: number,
+    readonly blockSize = BLOCK_SIZE,
+  ) {
+    this.buf = Buffer.allocUnsafe(blockSize);
+  }
+
+  /** The bytes at [pos, pos+len) if they are already in the window (clipped to `limit`), else undefined. */
+  peek(pos: number, len: number): Buffer | undefined {
+    const end = Math.min(pos + len, this.limit);
+    if (pos >= this.winStart && end <= this.winStart + this.winLen) {
+      return this.buf.subarray(pos - this.winStart, end - this.winStart);
+    }
+    return undefined;
+  }
+
+  /** The bytes at [pos, pos+len), clipped to `limit`; len must not exceed the block size. */
+  async view(pos: number, len: number): Promise<Buffer> {
+    const hit = this.peek(pos, len);
+    if (hit) return hit;
+    if (len > this.blockSize) throw new RangeError(`view of ${len} bytes exceeds the block size`);
+    const want = Math.min(this.blockSize, Math.max(0, this.limit - pos));
+    this.winStart = pos;
+    this.winLen = await readInto(this.fh, this.buf, pos, want);
+    this.loads++;
+    return this.buf.subarray(0, Math.min(len, this.winLen));
+  }
+}
+
+/**
+ * Appends to a file with large sequential writes: small pieces are gathered into one block,
+ * large ranges of another file are copied block by block with the next read overlapping the write.
+ */
+export class SequentialWriter {
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  /** Bytes written (or queued) so far = the file offset of the next byte. */
+  position = 0;
+
+  private constructor(private readonly fh: FileHandle, readonly path: string) {}
+
+  static async create(path: string): Promise<SequentialWriter> {
+    return new SequentialWriter(await open(path, 'w'), path);
+  }
+
+  async write(data: Uint8Array): Promise<void> {
+    this.pending.push(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+    this.pendingBytes += data.byteLength;
+    this.position += data.byteLength;
+    if (this.pendingBytes >= BLOCK_SIZE) await this.flush();
+  }
+
+  async flush(): Promise<void> {
+    if (this.pendingBytes === 0) return;
+    const data = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
+    this.pending = [];
+    this.pendingBytes = 0;
+    await writeAll(this.fh, data, this.position - data.byteLength);
+  }
+
+  /** Copies [srcPos, srcPos+len) of `src` to the current position; throws if the source is short. */
+  async copyFrom(src: FileHandle, srcPos: number, len: number, onBytes?: (n: number) => void): Promise<void> {
+    await this.flush();
+    await copyRange(src, srcPos, len, this.fh, this.position, onBytes);
+    this.position += len;
+  }
+
+  async close(): Promise<void> {
+    try {
+      await this.flush();
+    } finally {
+      await this.fh.close();
+    }
+  }
+
+  /** Closes and deletes the output (after a failure). */
+  async discard(): Promise<void> {
+    await this.fh.close().catch(() => undefined);
+    await unlink(this.path).catch(() => undefined);
+  }
+}
+
+async function writeAll(fh: FileHandle, data: Uint8Array, pos: number): Promise<void> {
+  let done = 0;
+  while (done < data.byteLength) {
+    const { bytesWritten } = await fh.write(data, done, data.byteLength - done, pos + done);
+    done += bytesWritten;
+  }
+}
+
+/** Copies a byte range between files with two alternating blocks (read of block n+1 overlaps write of block n). */
+export async function copyRange(src: FileHandle, srcPos: number, len: number, dst: FileHandle, dstPos: number, onBytes?: (n: number) => void): Promise<void> {
+  if (len <= 0) return;
+  const bufs = [Buffer.allocUnsafe(Math.min(BLOCK_SIZE, len)), Buffer.allocUnsafe(Math.min(BLOCK_SIZE, len))] as const;
+  let done = 0;
+  let which = 0;
+  let reading = readBlock(0);
+  let writing: Promise<void> = Promise.resolve();
+  async function readBlock(at: number): Promise<number> {
+    const n = Math.min(BLOCK_SIZE, len - at);
+    const got = await readInto(src, bufs[which]!, srcPos + at, n);
+    if (got !== n) throw new Error(`source ended early: wanted ${len} bytes from offset ${srcPos}, file ends at ${srcPos + at + got}`);
+    return got;
+  }
+  while (done < len) {
+    const n = await reading;
+    const buf = bufs[which]!;
+    await writing; // the other buffer is free again once its write is done
+    const at = done;
+    writing = writeAll(dst, buf.subarray(0, n), dstPos + at).then(() => onBytes?.(n));
+    done += n;
+    which ^= 1;
+    if (done < len) reading = readBlock(done);
+  }
+  await writing;
+}

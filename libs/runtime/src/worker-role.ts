@@ -1,0 +1,80 @@
+import os from 'node:os';
+import path from 'node:path';
+import type { RecorderConfig } from '@tapo/config';
+import type { Logger } from '@tapo/log';
+import { startFileWorkers, verifyAndIndex, isPlayable, type FileWorkers } from '@tapo/maintenance';
+import { VERIFY_JOB_NAME, VERIFY_JOB_OPTIONS, createRedis, verifyJobId } from '@tapo/queues';
+import { startRecordWorker, type RecordWorker } from '@tapo/recorder';
+
+export interface WorkerRole {
+  record: RecordWorker;
+  files: FileWorkers;
+  close(): Promise<void>;
+}
+
+/**
+ * Everything a worker process does: record cameras, and run the file jobs
+ * (verify, repair, prune, scan). Closed segments are verified (box walk) and
+ * indexed here; a segment whose ffmpeg died mid-write gets a verify job; disk
+ * full triggers an emergency prune at once.
+ */
+export async function startWorkerRole(o: {
+  redisUrl: string;
+  prefix: string;
+  getConfig(): RecorderConfig;
+  logger: Logger;
+  hostname?: string;
+}): Promise<WorkerRole> {
+  const hostname = o.hostname ?? os.hostname();
+  const blocking = createRedis(o.redisUrl, { blocking: true, name: `recorder-files-${hostname}` });
+  const redis = createRedis(o.redisUrl, { name: `recorder-files-ctl-${hostname}` });
+  blocking.on('error', () => {});
+  redis.on('error', () => {});
+  const files = await startFileWorkers({ blocking, redis, prefix: o.prefix, getConfig: o.getConfig, hostname, logger: o.logger });
+
+  const enqueueVerify = (cameraId: string, file: string, reason: string) =>
+    files.repairQueue
+      .add(
+        VERIFY_JOB_NAME,
+        { cameraId, file, host: hostname, reason, reportedAt: new Date().toISOString() },
+        { ...VERIFY_JOB_OPTIONS, jobId: verifyJobId(cameraId, path.basename(file)) },
+      )
+      .catch((e: Error) => o.logger.warn({ err: e, cameraId, file }, 'could not enqueue the verify job'));
+
+  const record = await startRecordWorker({
+    redisUrl: o.redisUrl,
+    prefix: o.prefix,
+    getConfig: o.getConfig,
+    logger: o.logger,
+    hostname,
+    onSegmentClosed: (cameraId, seg) => {
+      const config = o.getConfig();
+      verifyAndIndex({
+        index: files.index,
+        recordingsDir: config.recordingsDir,
+        cameraId,
+        file: seg.file,
+        host: hostname,
+        durationMs: seg.durationSeconds * 1000,
+      })
+        .then((c) => {
+          if (!isPlayable(c.kind)) void enqueueVerify(cameraId, seg.file, `closed by ffmpeg but ${c.kind}: ${c.reason}`);
+        })
+        .catch((e: Error) => o.logger.warn({ err: e, cameraId, file: seg.file }, `cannot index ${seg.file}: ${e.message}`));
+    },
+    onSegmentInterrupted: (cameraId, seg) => void enqueueVerify(cameraId, seg.file, seg.reason),
+    onFailure: (cameraId, kind) => {
+      if (kind === 'disk-full') void files.pruneNow(`disk full while recording ${cameraId}`).catch(() => {});
+    },
+  });
+
+  return {
+    record,
+    files,
+    async close() {
+      await record.close();
+      await files.close();
+      await Promise.allSettled([blocking.quit(), redis.quit()]);
+    },
+  };
+}
