@@ -1,0 +1,278 @@
+import { access, copyFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { ConfigError, readRuntimeSettings, resolveConfigPath, loadConfigFile, type RecorderConfig } from '@tapo/config';
+import { redactText, registerUrlSecrets } from '@tapo/log';
+import { classifyMp4 } from '@tapo/mp4';
+import {
+  decideRepair,
+  replaceWhenVerified,
+  runPrune,
+  runRepairStep,
+  scanRecordings,
+  tempPathFor,
+} from '@tapo/maintenance';
+import {
+  DEFAULT_REDIS_URL,
+} from '@tapo/config';
+import {
+  MAINTENANCE_QUEUE,
+  REPAIR_QUEUE,
+  VERIFY_JOB_NAME,
+  VERIFY_JOB_OPTIONS,
+  createRecordQueue,
+  createRedis,
+  createRepairQueue,
+  fileQueueName,
+  verifyJobId,
+  waitForRedis,
+} from '@tapo/queues';
+import { SegmentIndex } from '@tapo/segment-index';
+import { listCameraStatus } from '@tapo/board';
+import { parseSegmentFileName, resolveInside } from '@tapo/storage';
+import os from 'node:os';
+
+const HELP: Record<string, string> = {
+  main: `recorder: tapo-recorder's command line
+
+Usage: recorder <command> [options]   (every command: --config FILE, --help)
+
+Commands:
+  status                      cameras and their recording state
+  prune [--dry-run]           apply the retention limits now (--dry-run: only list what would go)
+  repair <file> [--reference <good file>] [--out <file>]
+                              verify and repair a segment now
+  repair --queue <file>       enqueue a verify/repair job instead (seen in Bull Board)
+  rescan [--camera <id>]      rebuild the segment index from the files on disk
+
+Environment: REDIS_URL, RECORDER_QUEUE_PREFIX, RECORDER_CONFIG (see README).`,
+  status: `recorder status [--config FILE]\n\nOne line per camera: state, worker host, fps, last segment, last error.`,
+  prune: `recorder prune [--dry-run] [--config FILE]\n\nDeletes the oldest segments until every camera's maxAge / maxSize and the\nminFreeDisk floor hold. --dry-run prints what would be deleted and deletes nothing.`,
+  repair: `recorder repair <file> [--reference <good file>] [--out <file>] [--config FILE]
+recorder repair --queue <file> [--reference <good file>]
+
+Classifies the file and runs the repair chain now: a cut fragmented MP4 is
+trimmed to its last complete samples, an MP4 with its moov at the end gets it
+moved to the front, an MP4 without moov (killed mid-write) is rebuilt from a
+reference segment of the same camera (default: the nearest good one in the
+index). Without --out the original is replaced, only once the repaired file
+verifies. --queue enqueues a job instead (the file must be inside recordingsDir).`,
+  rescan: `recorder rescan [--camera <id>] [--config FILE]\n\nRebuilds the segment index from the files on disk (after Redis lost it);\nbroken files get verify jobs.`,
+};
+
+class UsageError extends Error {}
+
+function loadConfig(configFlag: string | undefined): RecorderConfig {
+  const loc = resolveConfigPath(configFlag ? ['--config', configFlag] : []);
+  if (!loc.exists) throw new ConfigError(`${loc.file}: config file not found (pass --config FILE)`, loc.file);
+  const cfg = loadConfigFile(loc.file);
+  for (const c of cfg.cameras) registerUrlSecrets(c.url);
+  return cfg;
+}
+
+async function connect() {
+  const settings = readRuntimeSettings();
+  const url = settings.redisUrl ?? DEFAULT_REDIS_URL;
+  await waitForRedis(url, 5000);
+  const redis = createRedis(url, { name: 'recorder-cli' });
+  redis.on('error', () => {});
+  return { redis, prefix: settings.queuePrefix };
+}
+
+const fmtBytes = (n: number) => (n >= 1e9 ? `${(n / 1e9).toFixed(2)} GB` : n >= 1e6 ? `${(n / 1e6).toFixed(1)} MB` : `${n} B`);
+
+function progressBar(out: NodeJS.WriteStream) {
+  let last = -1;
+  return (done: number, total: number) => {
+    const pct = Math.floor((done / Math.max(1, total)) * 100);
+    if (pct === last) return;
+    last = pct;
+    const width = 30;
+    const filled = Math.round((pct / 100) * width);
+    out.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${pct}% ${fmtBytes(done)}`);
+    if (pct >= 100) out.write('\n');
+  };
+}
+
+export async function runCli(argv: string[], io: { out: NodeJS.WriteStream; err: NodeJS.WriteStream } = { out: process.stdout, err: process.stderr }): Promise<number> {
+  const [cmd, ...rest] = argv;
+  const say = (s: string) => io.out.write(`${s}\n`);
+  try {
+    if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') {
+      say(HELP.main!);
+      return cmd ? 0 : 2;
+    }
+    const { values, positionals } = parseArgs({
+      args: rest,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        config: { type: 'string', short: 'c' },
+        help: { type: 'boolean', short: 'h' },
+        'dry-run': { type: 'boolean' },
+        reference: { type: 'string' },
+        out: { type: 'string' },
+        queue: { type: 'boolean' },
+        camera: { type: 'string' },
+      },
+    });
+    if (!(cmd in HELP) || cmd === 'main') throw new UsageError(`unknown command "${cmd}" (try: recorder --help)`);
+    if (values.help) {
+      say(HELP[cmd]!);
+      return 0;
+    }
+    const config = loadConfig(values.config);
+
+    if (cmd === 'status') {
+      const { redis, prefix } = await connect();
+      const queue = createRecordQueue(redis, prefix);
+      try {
+        const cams = await listCameraStatus(queue, redis, prefix, config);
+        say(['camera', 'state', 'host', 'fps', 'last segment', 'error'].join('\t'));
+        for (const c of cams) {
+          const p = c.progress;
+          say([c.id, c.state, p?.host ?? '-', p ? String(p.fps) : '-', p?.lastSegment?.file ?? '-', p?.lastError && c.state !== 'recording' ? p.lastError : ''].join('\t'));
+        }
+      } finally {
+        await queue.close();
+        redis.disconnect();
+      }
+      return 0;
+    }
+
+    if (cmd === 'prune') {
+      const { redis, prefix } = await connect();
+      try {
+        const res = await runPrune({ config, index: new SegmentIndex(redis, prefix), dryRun: !!values['dry-run'] });
+        if (res.dryRun) {
+          for (const d of res.wouldDelete ?? []) say(`would delete ${d.file} (${d.reason}, ${fmtBytes(d.bytes)})`);
+          say(`dry run: ${res.deleted} segment(s), ${fmtBytes(res.bytes)} would be deleted; nothing was deleted`);
+        } else {
+          say(`deleted ${res.deleted} segment(s), ${fmtBytes(res.bytes)}`);
+          for (const s of res.skipped) say(`skipped ${s.file}: ${s.why}`);
+        }
+        for (const c of res.cameras) say(`  ${c.cameraId}: keeps ${c.keptCount} segment(s)${c.oldestKept ? `, oldest ${c.oldestKept}` : ''}`);
+      } finally {
+        redis.disconnect();
+      }
+      return 0;
+    }
+
+    if (cmd === 'rescan') {
+      const { redis, prefix } = await connect();
+      const host = os.hostname();
+      const repairQueue = createRepairQueue(redis, prefix, fileQueueName(REPAIR_QUEUE, config.storage, host));
+      try {
+        const res = await scanRecordings({
+          config,
+          index: new SegmentIndex(redis, prefix),
+          host,
+          rebuild: true,
+          ...(values.camera ? { cameras: [values.camera] } : {}),
+          enqueueVerify: async (cameraId, file, reason) => {
+            await repairQueue.add(VERIFY_JOB_NAME, { cameraId, file, host, reason, reportedAt: new Date().toISOString() }, { ...VERIFY_JOB_OPTIONS, jobId: verifyJobId(cameraId, path.basename(file)) });
+          },
+        });
+        say(`rescan: ${res.cameras} camera(s), ${res.indexed} segment(s) indexed, ${res.broken} sent to verify, ${res.skippedLive} being written`);
+      } finally {
+        await repairQueue.close();
+        redis.disconnect();
+      }
+      return 0;
+    }
+
+    // repair
+    const target = positionals[0];
+    if (!target) throw new UsageError('repair needs a file (recorder repair <file>)');
+    const abs = path.resolve(target);
+    const rel = path.relative(config.recordingsDir, abs);
+    if (values.queue) {
+      if (!resolveInside(config.recordingsDir, rel) || rel.startsWith('..')) {
+        throw new UsageError(`${abs} is outside recordingsDir (${config.recordingsDir}): only files there can be queued`);
+      }
+      const cameraId = rel.split(path.sep)[0]!;
+      const { redis, prefix } = await connect();
+      const host = os.hostname();
+      const q = createRepairQueue(redis, prefix, fileQueueName(REPAIR_QUEUE, config.storage, host));
+      try {
+        const refRel = values.reference ? path.relative(config.recordingsDir, path.resolve(values.reference)) : undefined;
+        const job = await q.add(
+          VERIFY_JOB_NAME,
+          { cameraId, file: rel, host, reason: 'queued by hand (recorder repair --queue)', reportedAt: new Date().toISOString(), ...(refRel ? { reference: refRel } : {}) },
+          { ...VERIFY_JOB_OPTIONS, jobId: `${verifyJobId(cameraId, path.basename(rel))}-manual-${Date.now()}` },
+        );
+        say(`queued verify job ${job.id} for ${rel} (see Bull Board, queue ${q.name})`);
+      } finally {
+        await q.close();
+        redis.disconnect();
+      }
+      return 0;
+    }
+    await access(abs).catch(() => {
+      throw new UsageError(`${abs}: no such file`);
+    });
+    const c = await classifyMp4(abs);
+    say(`${target}: ${c.kind} (${c.reason})`);
+    const decision = decideRepair(c.kind, { remuxFragmented: config.repair.remuxFragmented });
+    if (decision.action === 'none') {
+      if (values.out) await copyFile(abs, values.out);
+      say('plays as it is: nothing to repair');
+      return 0;
+    }
+    if (decision.action === 'unrecoverable') {
+      say(`unrecoverable: ${decision.reason}`);
+      return 1;
+    }
+    let reference = values.reference ? path.resolve(values.reference) : undefined;
+    if (!reference && decision.steps.includes('rebuild')) {
+      const parsed = parseSegmentFileName(path.basename(abs));
+      if (parsed) {
+        const { redis, prefix } = await connect().catch(() => ({ redis: undefined, prefix: '' }));
+        if (redis) {
+          const index = new SegmentIndex(redis, prefix);
+          const rec = (await index.previousGood(parsed.cameraId, parsed.start.getTime())) ?? (await index.nextGood(parsed.cameraId, parsed.start.getTime()));
+          redis.disconnect();
+          if (rec) reference = path.join(config.recordingsDir, rec.file);
+        }
+      }
+      if (!reference) throw new UsageError('this file has no moov: give a good segment of the same camera with --reference <file>');
+      say(`reference: ${reference}`);
+    }
+    let input = abs;
+    const steps = [...decision.steps];
+    const fallbacks = [...decision.fallbacks];
+    let step = steps.shift();
+    while (step) {
+      const tmp = tempPathFor(values.out ? path.resolve(values.out) : abs, step);
+      try {
+        const res = await runRepairStep(step, input, tmp, { ...(reference ? { reference } : {}), onProgress: progressBar(io.err) });
+        for (const n of res.notes) say(`note: ${n}`);
+        const dest = values.out ? path.resolve(values.out) : abs;
+        const swap = await replaceWhenVerified(dest, tmp);
+        if (!swap.replaced) throw new Error(swap.detail);
+        say(`${step}: ${res.videoSamples} video frames (${res.keyframes} keyframes), ${res.audioSamples} audio frames → ${dest} (${swap.detail})`);
+        input = dest;
+        step = steps.shift();
+      } catch (e) {
+        say(`${step} failed: ${(e as Error).message}`);
+        step = fallbacks.shift();
+        if (!step) {
+          say('unrecoverable: every step failed; the original is unchanged');
+          return 1;
+        }
+        say(`trying ${step}`);
+      }
+    }
+    return 0;
+  } catch (e) {
+    if (e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      io.err.write(`recorder: ${(e as Error).message}\n`);
+      return 2;
+    }
+    const msg = e instanceof ConfigError ? `config error:\n${e.message}` : (e as Error).message;
+    io.err.write(`recorder: ${redactText(msg)}\n`);
+    return 1;
+  }
+}
+
+void MAINTENANCE_QUEUE;

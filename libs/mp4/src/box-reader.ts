@@ -1,0 +1,179 @@
+// ISO BMFF box headers: parsing from buffers and walking the top level of a file with positioned reads.
+import type { FileHandle } from 'node:fs/promises';
+import { readAt } from './file-io.js';
+
+export interface BoxHeader {
+  type: string;
+  /** Total box size including the header. For size 0 ("to the end") this is `available`. */
+  size: number;
+  headerSize: number;
+  /** How the size was declared: 32-bit, 64-bit largesize, or 0 = extends to the end of the file/container. */
+  sizeField: 'normal' | 'large' | 'to-end';
+}
+
+export type HeaderResult = { ok: true; header: BoxHeader } | { ok: false; reason: string };
+
+/** True for the four bytes of a plausible box type: printable ASCII (or '©', used by QuickTime metadata). */
+export function isPlausibleType(b: Uint8Array, off: number): boolean {
+  for (let i = 0; i < 4; i++) {
+    const c = b[off + i];
+    if (c === undefined) return false;
+    if (!((c >= 0x20 && c <= 0x7e) || c === 0xa9)) return false;
+  }
+  return true;
+}
+
+export function fourcc(b: Uint8Array, off: number): string {
+  return String.fromCharCode(b[off]!, b[off + 1]!, b[off + 2]!, b[off + 3]!);
+}
+
+/**
+ * Parses the box header at `off` of `b`. `available` = bytes from `off` to the end of the enclosing
+ * file/container (used for size 0 and to size the result); the header itself must be in `b`.
+ * The declared size may exceed `available` (a truncated box): that is not an error here.
+ */
+export function parseBoxHeader(b: Uint8Array, off: number, available: number): HeaderResult {
+  if (available < 8 || off + 8 > b.length) return { ok: false, reason: `only ${Math.min(available, b.length - off)} bytes left, a box header needs 8` };
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const size32 = dv.getUint32(off);
+  if (!isPlausibleType(b, off + 4)) return { ok: false, reason: `bytes ${hex(b, off + 4, 4)} are not a box type` };
+  const type = fourcc(b, off + 4);
+  let size: number;
+  let headerSize = 8;
+  let sizeField: BoxHeader['sizeField'] = 'normal';
+  if (size32 === 1) {
+    if (available < 16 || off + 16 > b.length) return { ok: false, reason: `'${type}' box with a 64-bit size is cut inside its header` };
+    const large = dv.getBigUint64(off + 8);
+    if (large > BigInt(Number.MAX_SAFE_INTEGER)) return { ok: false, reason: `'${type}' box declares an impossible 64-bit size` };
+    size = Number(large);
+    headerSize = 16;
+    sizeField = 'large';
+    if (size < 16) return { ok: false, reason: `'${type}' box declares 64-bit size ${size} (< 16)` };
+  } else if (size32 === 0) {
+    size = available;
+    sizeField = 'to-end';
+  } else {
+    size = size32;
+    if (size < 8) return { ok: false, reason: `'${type}' box declares size ${size} (< 8)` };
+  }
+  if (type === 'uuid') headerSize += 16;
+  if (sizeField !== 'to-end' && size < headerSize) return { ok: false, reason: `'${type}' box declares size ${size}, smaller than its header` };
+  return { ok: true, header: { type, size, headerSize, sizeField } };
+}
+
+/** A box found inside a buffer: absolute offsets within that buffer. */
+export interface ChildBox {
+  type: string;
+  offset: number;
+  size: number;
+  headerSize: number;
+  /** Offset of the payload (after the header). */
+  start: number;
+  /** Offset just past the box. */
+  end: number;
+}
+
+/** Iterates the boxes in b[start, end); throws on a malformed or overrunning box. */
+export function* childBoxes(b: Uint8Array, start: number, end: number): Generator<ChildBox> {
+  let p = start;
+  while (p < end) {
+    const r = parseBoxHeader(b, p, end - p);
+    if (!r.ok) {
+      // QuickTime allows a 32-bit zero terminator at the end of some containers.
+      if (end - p === 4 && b[p] === 0 && b[p + 1] === 0 && b[p + 2] === 0 && b[p + 3] === 0) return;
+      throw new Error(`bad box at offset ${p}: ${r.reason}`);
+    }
+    const h = r.header;
+    if (p + h.size > end) throw new Error(`'${h.type}' box at offset ${p} (size ${h.size}) runs past its container (ends at ${end})`);
+    yield { type: h.type, offset: p, size: h.size, headerSize: h.headerSize, start: p + h.headerSize, end: p + h.size };
+    p += h.size;
+  }
+}
+
+/** The first child box of the given type in b[start, end). */
+export function findChild(b: Uint8Array, start: number, end: number, type: string): ChildBox | undefined {
+  for (const c of childBoxes(b, start, end)) if (c.type === type) return c;
+  return undefined;
+}
+
+/** All child boxes of the given type in b[start, end). */
+export function findChildren(b: Uint8Array, start: number, end: number, type: string): ChildBox[] {
+  const out: ChildBox[] = [];
+  for (const c of childBoxes(b, start, end)) if (c.type === type) out.push(c);
+  return out;
+}
+
+/** Follows a path of box types from b[start, end) (e.g. ['mdia', 'minf', 'stbl']). */
+export function findPath(b: Uint8Array, start: number, end: number, path: readonly string[]): ChildBox | undefined {
+  let cur: ChildBox | undefined;
+  let s = start;
+  let e = end;
+  for (const t of path) {
+    cur = findChild(b, s, e, t);
+    if (!cur) return undefined;
+    s = cur.start;
+    e = cur.end;
+  }
+  return cur;
+}
+
+/** A top-level box of a file (the public shape). */
+export interface TopBox {
+  type: string;
+  offset: number;
+  size: number;
+  /** true if the declared size runs past EOF */
+  truncated: boolean;
+}
+
+export interface TopLevelScan {
+  boxes: TopBox[];
+  /** Header sizes parallel to `boxes`. */
+  headerSizes: number[];
+  fileBytes: number;
+  /** Offset where parsing stopped on bytes that are not a box header (undefined: walked to EOF). */
+  junkAt?: number;
+  junkReason?: string;
+}
+
+/** Walks the top-level boxes of a file with small positioned reads (16 bytes per box). */
+export async function scanTopLevel(fh: FileHandle, fileBytes: number): Promise<TopLevelScan> {
+  const boxes: TopBox[] = [];
+  const headerSizes: number[] = [];
+  let pos = 0;
+  while (pos < fileBytes) {
+    const head = await readAt(fh, pos, Math.min(32, fileBytes - pos));
+    const r = parseBoxHeader(head, 0, fileBytes - pos);
+    if (!r.ok) return { boxes, headerSizes, fileBytes, junkAt: pos, junkReason: r.reason };
+    const h = r.header;
+    const truncated = pos + h.size > fileBytes;
+    boxes.push({ type: h.type, offset: pos, size: h.size, truncated });
+    headerSizes.push(h.headerSize);
+    if (truncated) break;
+    pos += h.size;
+  }
+  return { boxes, headerSizes, fileBytes };
+}
+
+/** Walks the direct children of a box in the file (e.g. moov) without reading their payloads. */
+export async function scanChildrenInFile(fh: FileHandle, start: number, end: number): Promise<Array<{ type: string; offset: number; size: number; headerSize: number }>> {
+  const out: Array<{ type: string; offset: number; size: number; headerSize: number }> = [];
+  let p = start;
+  while (p + 8 <= end) {
+    const head = await readAt(fh, p, Math.min(32, end - p));
+    const r = parseBoxHeader(head, 0, end - p);
+    if (!r.ok || p + r.header.size > end) break;
+    out.push({ type: r.header.type, offset: p, size: r.header.size, headerSize: r.header.headerSize });
+    p += r.header.size;
+  }
+  return out;
+}
+
+/** Full-box version and flags at payload offset `start`. */
+export function fullBoxHeader(b: Uint8Array, start: number): { version: number; flags: number } {
+  return { version: b[start]!, flags: ((b[start + 1]! << 16) | (b[start + 2]! << 8) | b[start + 3]!) >>> 0 };
+}
+
+function hex(b: Uint8Array, off: number, n: number): string {
+  return Buffer.from(b.subarray(off, off + n)).toString('hex');
+}
