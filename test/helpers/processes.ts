@@ -20,7 +20,7 @@ export interface AppProcess {
  * node process itself (tsx is loaded with --import), so signals reach it.
  */
 export function startApp(
-  name: 'scheduler' | 'worker' | 'board' | 'all-in-one',
+  name: 'scheduler' | 'worker' | 'board' | 'all-in-one' | 'cli',
   env: NodeJS.ProcessEnv,
   args: string[] = [],
   opts: { cwd?: string } = {},
