@@ -51,6 +51,23 @@ export class BlockReader {
     return undefined;
   }
 
+  /** The whole window if it already holds [pos, pos+need) (clipped to `limit`), else undefined. */
+  window(pos: number, need: number): { buf: Buffer; start: number } | undefined {
+    const end = Math.min(pos + need, this.limit);
+    if (pos >= this.winStart && end <= this.winStart + this.winLen) return { buf: this.buf.subarray(0, this.winLen), start: this.winStart };
+    return undefined;
+  }
+
+  /**
+   * Makes sure the window holds [pos, pos+need) (clipped to `limit`) and returns the whole window:
+   * byte at absolute offset x is `buf[x - start]`, valid while x < start + buf.length.
+   */
+  async cover(pos: number, need: number): Promise<{ buf: Buffer; start: number }> {
+    const end = Math.min(pos + need, this.limit);
+    if (!(pos >= this.winStart && end <= this.winStart + this.winLen)) await this.view(pos, Math.min(need, this.blockSize));
+    return { buf: this.buf.subarray(0, this.winLen), start: this.winStart };
+  }
+
   /** The bytes at [pos, pos+len), clipped to `limit`; len must not exceed the block size. */
   async view(pos: number, len: number): Promise<Buffer> {
     const hit = this.peek(pos, len);
