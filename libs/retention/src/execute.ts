@@ -32,7 +32,21 @@ export async function executePrune(plan: PlannedDeletion[], opts: ExecuteOptions
   const result: ExecuteResult = { deleted: 0, bytes: 0, skipped: [], removedFolders: [] };
   const gone = new Map<string, string[]>();
   const touchedDirs = new Set<string>();
-  const markGone = (cam: string, file: string) => gone.set(cam, [...(gone.get(cam) ?? []), file]);
+  const markGone = (cam: string, file: string) => {
+    const list = gone.get(cam);
+    if (list) list.push(file);
+    else gone.set(cam, [file]);
+  };
+  // Real path of each day folder, resolved once.
+  const realDirs = new Map<string, Promise<string | undefined>>();
+  const realDir = (dir: string) => {
+    let p = realDirs.get(dir);
+    if (!p) {
+      p = realpath(dir).catch(() => undefined);
+      realDirs.set(dir, p);
+    }
+    return p;
+  };
 
   for (const d of plan) {
     const abs = resolveInside(opts.recordingsDir, d.file);
@@ -40,10 +54,8 @@ export async function executePrune(plan: PlannedDeletion[], opts: ExecuteOptions
       result.skipped.push({ file: d.file, why: 'outside recordingsDir' });
       continue;
     }
-    let dirReal: string;
-    try {
-      dirReal = await realpath(path.dirname(abs));
-    } catch {
+    const dirReal = await realDir(path.dirname(abs));
+    if (!dirReal) {
       markGone(d.cameraId, d.file); // folder gone: the file is gone
       continue;
     }
