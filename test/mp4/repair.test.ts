@@ -166,7 +166,7 @@ describe('mp4 verify and repair on an ffmpeg corpus', () => {
 
   const random = 0.1 + Math.random() * 0.85;
   for (const frac of [0.3, 0.55, 0.8, random]) {
-    const label = frac === random ? `random ${(frac * 100).toFixed(1)}%` : `${frac * 100}%`;
+    const label = frac === random ? `random ${(frac * 100).toFixed(1)}%` : `${Math.round(frac * 100)}%`;
     it(`plain MP4 cut at ${label} → rebuildMoov`, async () => {
       const name = `plain-cut-${(frac * 100).toFixed(1)}`;
       copyFileSync(f('plain.mp4'), f(`${name}.mp4`));

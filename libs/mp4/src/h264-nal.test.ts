@@ -60,6 +60,11 @@ describe('grouping NAL units into access units', () => {
     expect(aus.map((a) => a.nalTypes)).toEqual([[9, 5], [9, 1, 1], [9, 1]]);
   });
 
+  it('keeps units that precede an AUD with the picture that follows (x264 first frame: SEI, AUD, SPS, PPS, SEI, IDR)', () => {
+    const aus = groupAccessUnits(lengthPrefixed([sei(), aud(), sps(), pps(), sei(), slice(true, 0, 0, 0), aud(), slice(false, 0, 1, 2)]), 4, { sps: new Map(), pps: new Map() });
+    expect(aus.map((a) => a.nalTypes)).toEqual([[6, 9, 7, 8, 6, 5], [9, 1]]);
+  });
+
   it('starts a new access unit at SPS/PPS/SEI after slices, learning in-band parameter sets', () => {
     const ps: ParamSets = { sps: new Map(), pps: new Map() };
     const aus = groupAccessUnits(lengthPrefixed([sps(), pps(), slice(true, 0, 0, 0), slice(false, 0, 1, 2), sps(), pps(), sei(), slice(true, 0, 0, 0), sei(), slice(false, 0, 1, 2)]), 4, ps);

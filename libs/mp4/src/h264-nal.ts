@@ -185,15 +185,17 @@ export interface AuState {
 
 /**
  * Whether `nal` begins a new access unit given the one being assembled (H.264 7.4.1.2.3/7.4.1.2.4,
- * simplified): AUD always; SPS/PPS/SEI (and 13..18) after the picture's slices; a slice with
+ * simplified): once the current one has a slice, an AUD, SPS/PPS/SEI (and 13..18), or a slice with
  * first_mb_in_slice == 0 or differing frame_num / pps / field / IDR / POC fields.
  */
 export function startsAccessUnit(cur: AuState, nal: NalInfo): boolean {
   if (cur.nals === 0) return false;
   const t = nal.type;
-  if (t === NAL_AUD) return true;
+  // Units before the first slice belong to the picture that follows, even across an AUD (x264 puts
+  // its SEI before the AUD of the first frame): a sample always holds a picture.
   const first = cur.firstSlice;
   if (!first) return false;
+  if (t === NAL_AUD) return true;
   if (t === NAL_SEI || t === NAL_SPS || t === NAL_PPS || (t >= 13 && t <= 18)) return true;
   if (!isSlice(t) && t !== 2) return false;
   const h = nal.slice;
