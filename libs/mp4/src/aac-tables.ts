@@ -2,6 +2,8 @@
 // spectral data and scalefactors (Tables 4.A.1-4.A.12), in canonical form — code lengths and the order
 // of symbols by code; the codewords follow from the canonical assignment — and the scalefactor band
 // widths per sampling rate (Tables 4.129-4.147, as widths instead of offsets).
+// The codebook data was checked against the MIT-licensed audiocogs/aac.js (Copyright (c) 2012 the aac.js
+// authors) and stored here in this compact canonical form.
 
 export interface CanonicalCodebook {
   /** counts[L-1] = number of codewords of length L. */

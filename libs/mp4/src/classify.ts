@@ -25,7 +25,8 @@ const PADDING = new Set(['free', 'skip', 'wide']);
 export async function classifyMp4(path: string): Promise<Mp4Classification> {
   const fh = await open(path, 'r');
   try {
-    return await classifyOpen(fh);
+    const c = await classifyOpen(fh);
+    return { kind: c.kind, reason: c.reason, fileBytes: c.fileBytes, boxes: c.boxes, ...(c.fragments ? { fragments: c.fragments } : {}) };
   } finally {
     await fh.close();
   }
@@ -89,7 +90,15 @@ export async function classifyOpen(fh: FileHandle): Promise<Mp4Classification & 
           continue;
         }
         partial = true;
-        why = b.truncated ? `its last moof is cut (${cutText(b)})` : next ? (next.truncated ? `the mdat of its last fragment is cut (${cutText(next)})` : `a moof is followed by '${next.type}' instead of its mdat`) : 'its last moof has no mdat after it';
+        why = b.truncated
+          ? `its last moof is cut (${cutText(b)})`
+          : next
+            ? next.truncated
+              ? `the mdat of its last fragment is cut (${cutText(next)})`
+              : `a moof is followed by '${next.type}' instead of its mdat`
+            : scan.junkAt !== undefined
+              ? `its last moof is followed by ${fileBytes - scan.junkAt} bytes, not a complete mdat header`
+              : 'its last moof has no mdat after it';
         break;
       }
       if (b.truncated) {
@@ -99,6 +108,9 @@ export async function classifyOpen(fh: FileHandle): Promise<Mp4Classification & 
       }
     }
     const fragments = { complete, partial };
+    if (complete === 0 && !partial && !boxes.some((b) => b.type === 'mdat')) {
+      return result('empty', 'Fragmented MP4 with only its initial header (ftyp, moov with mvex) and no fragment: nothing was recorded.', fragments);
+    }
     if (partial) return result('fragmented-partial', `Fragmented MP4 with ${complete} complete fragment${complete === 1 ? '' : 's'}, but ${why}: the tail must be trimmed.`, fragments);
     return result('fragmented-clean', `Fragmented MP4 (moov with mvex) with ${complete} complete moof+mdat fragment${complete === 1 ? '' : 's'}; every box is within the file.`, fragments);
   }

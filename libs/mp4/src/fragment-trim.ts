@@ -130,8 +130,9 @@ async function trimOpen(fh: FileHandle, output: string): Promise<RepairResult> {
   const out = await SequentialWriter.create(output);
   try {
     await out.copyFrom(fh, 0, prefixEnd);
-    let action = cls.kind === 'fragmented-clean' ? 'copy (already complete)' : 'trim-partial-fragment';
+    const action = cls.kind === 'fragmented-clean' ? 'copy (already complete)' : 'trim-partial-fragment';
     let keptPartial = 0;
+    let keptInputEnd = prefixEnd; // input bytes up to here are carried over (the rewritten moof aside)
     if (cut) {
       const moofBox = boxes[cut.moofIdx]!;
       const mdatBox = boxes[cut.moofIdx + 1];
@@ -140,17 +141,18 @@ async function trimOpen(fh: FileHandle, output: string): Promise<RepairResult> {
       if (rewritten) {
         count(rewritten.tracks, rewritten.keep);
         keptPartial = rewritten.keptSamples;
+        keptInputEnd = rewritten.payloadStart + rewritten.payloadLength;
         await out.write(rewritten.moof);
         await out.write(rewritten.mdatHeader);
         await out.copyFrom(fh, rewritten.payloadStart, rewritten.payloadLength);
-        notes.push(`last fragment (moof at ${moofBox.offset}) cut: kept ${rewritten.keptSamples} of ${rewritten.totalSamples} samples${rewritten.droppedTracks.length ? `, dropped track(s) ${rewritten.droppedTracks.join(', ')} with no complete sample` : ''}`);
+        notes.push(`last fragment (moof at ${moofBox.offset}) cut: kept ${keptPartial} of ${rewritten.totalSamples} samples${rewritten.droppedTracks.length ? `, dropped track(s) ${rewritten.droppedTracks.join(', ')} with no complete sample` : ''}`);
       } else {
         notes.push(`last fragment (moof at ${moofBox.offset}) has no complete sample: dropped`);
       }
     }
     if (cls.scan.junkAt !== undefined && !cut) notes.push(`dropped ${fileBytes - cls.scan.junkAt} trailing bytes that are not boxes`);
     if (cls.kind === 'fragmented-partial' && !cut && cls.scan.junkAt === undefined) notes.push('dropped a cut box at the end of the file');
-    if (cut && keptPartial === 0) action = 'trim-partial-fragment';
+    if (stats.video + stats.audio === 0) notes.push('no complete sample survives: the output holds only the header (classifies as empty)');
     const outputBytes = out.position;
     await out.close();
     return {
@@ -159,7 +161,7 @@ async function trimOpen(fh: FileHandle, output: string): Promise<RepairResult> {
       videoSamples: stats.video,
       keyframes: stats.keyframes,
       audioSamples: stats.audio,
-      droppedBytes: Math.max(0, fileBytes - outputBytes),
+      droppedBytes: fileBytes - keptInputEnd,
       notes: [`${cls.fragments?.complete ?? 0} complete fragment(s) copied`, ...notes],
     };
   } catch (e) {

@@ -58,6 +58,9 @@ export interface ScanResult {
   stopReason: string;
   /** Video samples that ended up dropped at the tail (incomplete). */
   droppedTailSamples: number;
+  /** The first in-band SPS and PPS NAL units met in the data (to compare with the reference's avcC). */
+  inbandSps?: Buffer;
+  inbandPps?: Buffer;
 }
 
 const NEED = 8192; // bytes to have in the window before checking a NAL unit (covers SEI/SPS/PPS bodies)
@@ -89,7 +92,7 @@ export async function scanMdat(
 ): Promise<ScanResult> {
   const ls = video.lengthSize;
   const main = new BlockReader(fh, end);
-  const ahead = new BlockReader(fh, end, 256 * 1024);
+  const ahead = new BlockReader(fh, end, 64 * 1024); // small look-ahead reads (next NAL header, an audio frame)
   const vOffsets = new GrowableF64();
   const vSizes = new GrowableU32();
   const vPocs = new GrowableI32();
@@ -200,9 +203,17 @@ export async function scanMdat(
     au = undefined;
   };
 
-  const addNal = (p: number, n: CheckedNal) => {
-    if (n.sps) video.ps.sps.set(n.sps.id, n.sps);
-    if (n.pps) video.ps.pps.set(n.pps.id, n.pps);
+  let inbandSps: Buffer | undefined;
+  let inbandPps: Buffer | undefined;
+  const addNal = (p: number, n: CheckedNal, b: Buffer, bStart: number) => {
+    if (n.sps) {
+      video.ps.sps.set(n.sps.id, n.sps);
+      inbandSps ??= Buffer.from(b.subarray(p + ls - bStart, p + n.total - bStart));
+    }
+    if (n.pps) {
+      video.ps.pps.set(n.pps.id, n.pps);
+      inbandPps ??= Buffer.from(b.subarray(p + ls - bStart, p + n.total - bStart));
+    }
     au ??= { offset: p, end: p, state: { nals: 0 }, idr: false, poc: 0 };
     au.end = p + n.total;
     au.state.nals++;
@@ -261,7 +272,7 @@ export async function scanMdat(
       const newAu = au === undefined || startsAccessUnit(au.state, n.info);
       if (!newAu || (canStartAu(n) && (await evidence(pos, n)))) {
         if (newAu) finishAu();
-        addNal(pos, n);
+        addNal(pos, n, w.buf, w.start);
         pos += n.total;
         continue;
       }
@@ -287,8 +298,14 @@ export async function scanMdat(
       au = undefined;
       droppedTailSamples++;
       stopReason = `a video sample is cut at offset ${pos}`;
+    } else if (gap.frames.length && lastAudioEnd === end) {
+      stopReason = 'reached the end of the media data (after an audio frame)';
+    } else if (gap.frames.length) {
+      stopReason = `cut inside the audio after offset ${lastAudioEnd}`;
+    } else if (cutNalAt(tw.buf, tw.start, pos)) {
+      stopReason = `the video NAL unit at offset ${pos} runs past the end of the data (cut while writing)`;
     } else {
-      stopReason = gap.frames.length ? `cut inside the audio after offset ${lastAudioEnd}` : `no video or audio parses from offset ${pos}`;
+      stopReason = `no video or audio parses from offset ${pos}`;
     }
     finishAu();
     pos = Math.max(pos, lastAudioEnd);
@@ -316,7 +333,18 @@ export async function scanMdat(
     endOffset: Math.max(lastVideoEnd, audioParser && unsplitGaps === 0 ? lastAudioEnd : start),
     stopReason,
     droppedTailSamples,
+    ...(inbandSps ? { inbandSps } : {}),
+    ...(inbandPps ? { inbandPps } : {}),
   };
+
+  /** A plausible NAL unit header at p whose length runs past the end: the cut tail of the video. */
+  function cutNalAt(b: Buffer, bStart: number, p: number): boolean {
+    const i = p - bStart;
+    if (p + ls + 1 > end || i + ls + 1 > b.length) return p < end; // not even a whole length prefix left
+    let len = 0;
+    for (let k = 0; k < ls; k++) len = len * 256 + b[i + k]!;
+    return len > 0 && len <= video.maxNalSize && p + ls + len > end && validNalHeader(b[i + ls]!, video.allowedTypes);
+  }
 
   function continuesAu(b: Buffer, bStart: number, p: number, state: AuState): boolean {
     const i = p - bStart;

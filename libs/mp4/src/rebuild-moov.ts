@@ -51,6 +51,10 @@ export async function rebuildMoov(input: string, output: string, opts: RebuildOp
     const nVideo = scan.video.offsets.length;
     if (nVideo === 0) throw new Error(`no H.264 video sample found in the mdat (${scan.stopReason})`);
     notes.push(`walked ${dataEnd - dataStart} mdat bytes: ${nVideo} video samples, ${scan.gaps} non-video gaps (${scan.gapBytes} bytes); stopped: ${scan.stopReason}`);
+    const differs = (nal: Buffer | undefined, known: Buffer[]) => nal !== undefined && known.length > 0 && !known.some((k) => k.equals(nal));
+    if (differs(scan.inbandSps, video.spsNals) || differs(scan.inbandPps, video.ppsNals)) {
+      notes.push('warning: the stream carries in-band SPS/PPS that differ from the reference avcC (other resolution or encoder settings?); the output uses the reference sample description — pick a reference recorded with the same settings if it does not play');
+    }
     if (scan.droppedTailSamples) notes.push(`dropped ${scan.droppedTailSamples} incomplete video sample(s) at the end`);
     if (ref.audio && !scan.audio) {
       const why = audioSetup.reason ?? (scan.unsplitGaps ? `${scan.unsplitGaps} of ${scan.gaps} gaps between video samples did not split into AAC frames` : 'no audio frames found between video samples');

@@ -41,6 +41,9 @@ export interface VideoLayout extends TrackLayout {
   ps: ParamSets;
   /** NAL types accepted when walking raw data: 1..12 plus the ones seen in the reference's samples. */
   nalTypes: Set<number>;
+  /** The SPS and PPS NAL units of the avcC. */
+  spsNals: Buffer[];
+  ppsNals: Buffer[];
 }
 
 export interface AudioLayout extends TrackLayout {
@@ -163,12 +166,15 @@ async function videoLayout(fh: FileHandle, trak: BoxNode, trex: ReturnType<typeo
   const c = s.subarray(avcC.start, avcC.end);
   const lengthSize = (c[4]! & 3) + 1;
   const ps: ParamSets = { sps: new Map(), pps: new Map() };
+  const spsNals: Buffer[] = [];
+  const ppsNals: Buffer[] = [];
   let o = 5;
   const nSps = c[o++]! & 0x1f;
   for (let i = 0; i < nSps; i++) {
     const len = c.readUInt16BE(o);
     const sps = parseSps(c, o + 2, o + 2 + len);
     ps.sps.set(sps.id, sps);
+    spsNals.push(Buffer.from(c.subarray(o + 2, o + 2 + len)));
     o += 2 + len;
   }
   const nPps = c[o++]!;
@@ -176,6 +182,7 @@ async function videoLayout(fh: FileHandle, trak: BoxNode, trex: ReturnType<typeo
     const len = c.readUInt16BE(o);
     const pps = parsePps(c, o + 2, o + 2 + len);
     ps.pps.set(pps.id, pps);
+    ppsNals.push(Buffer.from(c.subarray(o + 2, o + 2 + len)));
     o += 2 + len;
   }
   if (lengthSize === 3) throw new Error('avcC NAL length size 3 is not allowed');
@@ -183,7 +190,7 @@ async function videoLayout(fh: FileHandle, trak: BoxNode, trex: ReturnType<typeo
   const nalTypes = new Set(DEFAULT_NAL_TYPES);
   for (const t of [2, 3, 4]) nalTypes.delete(t); // data partitioning: Extended profile only, never from cameras
   for (const t of await sampleNalTypes(fh, trak, fragment, base.trackId, lengthSize)) nalTypes.add(t);
-  return { ...base, codec: entry.type, width, height, lengthSize, ps, nalTypes };
+  return { ...base, codec: entry.type, width, height, lengthSize, ps, nalTypes, spsNals, ppsNals };
 }
 
 function audioLayout(trak: BoxNode, trex: ReturnType<typeof trexDefaults>, fragment: ReturnType<typeof describeFragment> | undefined): AudioLayout {
