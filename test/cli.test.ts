@@ -3,7 +3,9 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
+import { decodesCleanly } from '@tapo/maintenance';
 import { REDIS_URL, ROOT, tempDir, uniquePrefix } from './helpers/env.js';
+import { makeKilledPlain, makePlain } from './helpers/media.js';
 
 const tmp = tempDir('cli');
 const cfg = path.join(tmp.dir, 'cameras.yml');
@@ -41,6 +43,20 @@ describe('recorder CLI (npx recorder)', () => {
     expect(m.exitCode).toBe(2);
     expect(m.stderr).toMatch(/nope\.mp4: no such file/);
   }, 30_000);
+
+  it('repair <file> --reference --out rebuilds a plain MP4 killed mid-write, with a progress bar', async () => {
+    const broken = path.join(tmp.dir, 'broken.mp4');
+    const good = path.join(tmp.dir, 'good.mp4');
+    const fixed = path.join(tmp.dir, 'fixed.mp4');
+    await makeKilledPlain(broken, 6000);
+    await makePlain(good, 3);
+    const r = await recorder('repair', broken, '--reference', good, '--out', fixed, '--config', cfg);
+    expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/broken\.mp4: no-moov/);
+    expect(r.stdout).toMatch(/rebuild: \d+ video frames/);
+    expect(r.stderr).toMatch(/100%/);
+    expect((await decodesCleanly(fixed)).ok).toBe(true);
+  }, 60_000);
 
   it('a bad config is reported with the file and field (exit 1)', async () => {
     const bad = path.join(tmp.dir, 'bad.yml');
