@@ -12,7 +12,7 @@ export class StallDetector {
   constructor(
     private readonly stallMs: number,
     private readonly idleCpuPercent: number,
-    private readonly runStartedAt: number,
+    runStartedAt: number,
   ) {
     this.lastAdvanceAt = runStartedAt;
   }
