@@ -1,21 +1,11 @@
 // Writes a complete moov for tracks given as sample tables (offsets, sizes, sync samples, timing).
 import { box, ByteWriter, fullBox } from './box-writer.js';
 import { serializeNode, type BoxNode } from './box-tree.js';
+import type { TrackLayout } from './reference.js';
 
-export interface TrackTables {
-  trackId: number;
+/** A track to write: the layout taken from the reference, plus the rebuilt sample tables. */
+export interface TrackTables extends TrackLayout {
   handler: 'vide' | 'soun';
-  timescale: number;
-  language: number;
-  /** Every sample lasts this long (media timescale). */
-  sampleDelta: number;
-  /** stsd payload copied from the reference. */
-  stsd: Buffer;
-  hdlr: Buffer;
-  mediaHeader: BoxNode;
-  tkhdWidth: number;
-  tkhdHeight: number;
-  alternateGroup: number;
   /** Absolute sample offsets in the output file, and sizes. */
   offsets: Float64Array;
   sizes: Uint32Array;
@@ -23,9 +13,6 @@ export interface TrackTables {
   sync?: Uint32Array;
   /** Composition offsets per sample (media timescale), when presentation order differs. */
   compositionOffsets?: Int32Array;
-  /** Media time where presentation starts (edit list), 0 for none. */
-  editMediaTime: number;
-  sampleGroups?: { sgpd: Buffer; groupingType: string; descriptionIndex: number };
 }
 
 const MOVIE_TIMESCALE = 1000;

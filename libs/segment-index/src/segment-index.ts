@@ -143,28 +143,25 @@ export class SegmentIndex {
   }
 
   /** The newest good (ok / repaired) segment starting before `beforeMs`: a repair reference. */
-  async previousGood(cameraId: string, beforeMs: number): Promise<SegmentRecord | undefined> {
-    let offset = 0;
-    for (;;) {
-      const res = await this.redis.zrevrangebyscore(this.zkey(cameraId), `(${beforeMs}`, '-inf', 'WITHSCORES', 'LIMIT', offset, 50);
-      if (res.length === 0) return undefined;
-      const recs = await this.hydrate(cameraId, res);
-      const good = recs.find((r) => r.status === 'ok' || r.status === 'repaired');
-      if (good) return good;
-      offset += 50;
-    }
+  previousGood(cameraId: string, beforeMs: number): Promise<SegmentRecord | undefined> {
+    return this.firstGood(cameraId, (offset) =>
+      this.redis.zrevrangebyscore(this.zkey(cameraId), `(${beforeMs}`, '-inf', 'WITHSCORES', 'LIMIT', offset, 50),
+    );
   }
 
   /** The first good segment starting after `afterMs`. */
-  async nextGood(cameraId: string, afterMs: number): Promise<SegmentRecord | undefined> {
-    let offset = 0;
-    for (;;) {
-      const res = await this.redis.zrangebyscore(this.zkey(cameraId), `(${afterMs}`, '+inf', 'WITHSCORES', 'LIMIT', offset, 50);
+  nextGood(cameraId: string, afterMs: number): Promise<SegmentRecord | undefined> {
+    return this.firstGood(cameraId, (offset) =>
+      this.redis.zrangebyscore(this.zkey(cameraId), `(${afterMs}`, '+inf', 'WITHSCORES', 'LIMIT', offset, 50),
+    );
+  }
+
+  private async firstGood(cameraId: string, page: (offset: number) => Promise<string[]>): Promise<SegmentRecord | undefined> {
+    for (let offset = 0; ; offset += 50) {
+      const res = await page(offset);
       if (res.length === 0) return undefined;
-      const recs = await this.hydrate(cameraId, res);
-      const good = recs.find((r) => r.status === 'ok' || r.status === 'repaired');
+      const good = (await this.hydrate(cameraId, res)).find((r) => r.status === 'ok' || r.status === 'repaired');
       if (good) return good;
-      offset += 50;
     }
   }
 
