@@ -3,7 +3,9 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
 import { decodesCleanly } from '@tapo/maintenance';
+import { SegmentIndex } from '@tapo/segment-index';
 import { REDIS_URL, ROOT, tempDir, uniquePrefix } from './helpers/env.js';
 import { makeKilledPlain, makePlain } from './helpers/media.js';
 
@@ -57,6 +59,29 @@ describe('recorder CLI (npx recorder)', () => {
     expect(r.stderr).toMatch(/100%/);
     expect((await decodesCleanly(fixed)).ok).toBe(true);
   }, 60_000);
+
+  it('cameras and segments list the config and the index (no URLs)', async () => {
+    const redis = new Redis(REDIS_URL);
+    const index = new SegmentIndex(redis, env.RECORDER_QUEUE_PREFIX);
+    const t = Date.UTC(2026, 10, 27, 3, 0, 0);
+    for (let i = 0; i < 3; i++) {
+      await index.upsert({ cameraId: 'porch', file: `porch/2026-11-27/porch-2026112${7}T03000${i}Z.mp4`, startMs: t + i * 1000, durationMs: 1000, bytes: 2_000_000, status: 'ok', host: 'box1' });
+    }
+    const camCfg = path.join(tmp.dir, 'cams.yml');
+    writeFileSync(camCfg, `recordingsDir: ${path.join(tmp.dir, 'rec')}\ncameras:\n  - id: porch\n    url: rtsp://admin:Secr3tPw@10.0.0.9/stream1\n`);
+    const c = await recorder('cameras', '--config', camCfg);
+    expect(c.exitCode, c.stderr).toBe(0);
+    expect(c.stdout).toMatch(/porch\tyes\t60s\taac\t-\t-\t3\t6\.0 MB/);
+    expect(c.stdout).not.toContain('Secr3tPw');
+    const sg = await recorder('segments', 'porch', '--from', '2026-11-27T02:59:00Z', '--to', '2026-11-27T03:10:00Z', '--config', camCfg);
+    expect(sg.exitCode, sg.stderr).toBe(0);
+    expect(sg.stdout).toContain('2026-11-27T03:00:01.000Z\t1.0s\t2.0 MB\tok\tbox1');
+    expect(sg.stdout).toMatch(/3 segment\(s\) from 2026-11-27T02:59:00.000Z/);
+    const bad = await recorder('segments', 'porch', '--from', 'yesterday', '--config', camCfg);
+    expect(bad.exitCode).toBe(2);
+    await index.clear('porch');
+    await redis.quit();
+  }, 30_000);
 
   it('a bad config is reported with the file and field (exit 1)', async () => {
     const bad = path.join(tmp.dir, 'bad.yml');

@@ -6,14 +6,22 @@ import { ExpressAdapter } from '@bull-board/express';
 import type { ConfigSource } from '@tapo/config';
 import type { Logger } from '@tapo/log';
 import type { MaintenanceQueue, RecordQueue, RepairQueue } from '@tapo/queues';
+import { SegmentIndex } from '@tapo/segment-index';
+import type { ExportQueue } from '@tapo/export';
+import { createApiRouter, segmentsOverlapping } from './api.js';
 import { basicAuth, type BoardAuth } from './auth.js';
 import { listCameraStatus } from './cameras-api.js';
+import { buildSpans, renderExportPage, renderPlayPage, renderTimelinePage } from './pages.js';
+import { validCameraId, validSegmentRel } from './paths.js';
 import { renderStatusPage } from './status-page.js';
 
 export interface BoardAppOptions {
   recordQueue: RecordQueue;
   repairQueue?: RepairQueue;
   maintenanceQueue?: MaintenanceQueue;
+  exportQueue?: ExportQueue;
+  /** The segment index (made from `redis` when not given). */
+  index?: SegmentIndex;
   redis: Redis;
   prefix: string;
   config?: ConfigSource;
@@ -28,7 +36,9 @@ export interface BoardAppOptions {
 export function createBoardApp(opts: BoardAppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
+  // Auth first: it covers every route (pages, /api, /queues).
   if (opts.auth) app.use(basicAuth(opts.auth));
+  const index = opts.index ?? new SegmentIndex(opts.redis, opts.prefix);
 
   const serverAdapter = new ExpressAdapter();
   serverAdapter.setBasePath('/queues');
@@ -43,6 +53,9 @@ export function createBoardApp(opts: BoardAppOptions): Express {
         : []),
       ...(opts.maintenanceQueue
         ? [new BullMQAdapter(opts.maintenanceQueue, { allowRetries: true, description: 'Ring buffer: prune (scheduled), scan' })]
+        : []),
+      ...(opts.exportQueue
+        ? [new BullMQAdapter(opts.exportQueue, { allowRetries: true, description: 'Exports: segments of a time range joined into one MP4' })]
         : []),
     ],
     serverAdapter,
@@ -59,9 +72,16 @@ export function createBoardApp(opts: BoardAppOptions): Express {
     }
   });
 
+  const cameraStatus = () => listCameraStatus(opts.recordQueue, opts.redis, opts.prefix, opts.config?.get(), index);
+  const cameraIds = async () => {
+    const ids = new Set(opts.config?.get().cameras.map((c) => c.id) ?? []);
+    for (const c of await index.cameras()) ids.add(c);
+    return [...ids].sort();
+  };
+
   app.get('/api/cameras', async (_req, res) => {
     try {
-      const cameras = await listCameraStatus(opts.recordQueue, opts.redis, opts.prefix, opts.config?.get());
+      const cameras = await cameraStatus();
       res.json({ cameras, generatedAt: new Date().toISOString() });
     } catch (e) {
       opts.logger.warn({ err: e }, 'GET /api/cameras failed');
@@ -69,12 +89,81 @@ export function createBoardApp(opts: BoardAppOptions): Express {
     }
   });
 
+  app.use(
+    '/api',
+    createApiRouter({
+      index,
+      logger: opts.logger,
+      ...(opts.config ? { config: opts.config } : {}),
+      ...(opts.exportQueue ? { exportQueue: opts.exportQueue } : {}),
+    }),
+  );
+
   app.get('/', async (_req, res) => {
     try {
-      const cameras = await listCameraStatus(opts.recordQueue, opts.redis, opts.prefix, opts.config?.get());
+      const cameras = await cameraStatus();
       res.type('html').send(renderStatusPage(cameras));
     } catch (e) {
       res.status(503).type('text').send(`cannot read the queue: ${(e as Error).message}`);
+    }
+  });
+
+  app.get('/timeline', async (req, res) => {
+    try {
+      const cameras = await cameraIds();
+      const q = req.query;
+      const camera = typeof q.camera === 'string' && q.camera ? q.camera : cameras[0];
+      if (camera !== undefined && !validCameraId(camera)) return void res.status(400).type('text').send('invalid camera id');
+      const day = typeof q.day === 'string' && q.day ? q.day : undefined;
+      let fromMs: number;
+      let toMs: number;
+      if (day !== undefined) {
+        fromMs = /^\d{4}-\d{2}-\d{2}$/.test(day) ? Date.parse(`${day}T00:00:00Z`) : NaN;
+        if (!Number.isFinite(fromMs)) return void res.status(400).type('text').send('day must be YYYY-MM-DD');
+        toMs = fromMs + 24 * 3600 * 1000;
+      } else {
+        toMs = Date.now();
+        fromMs = toMs - 24 * 3600 * 1000;
+      }
+      const segments = camera ? await segmentsOverlapping(index, camera, fromMs, toMs) : [];
+      res.type('html').send(renderTimelinePage({ cameras, camera, day, fromMs, toMs, spans: buildSpans(segments) }));
+    } catch (e) {
+      res.status(503).type('text').send(`cannot read the index: ${(e as Error).message}`);
+    }
+  });
+
+  app.get('/play', async (req, res) => {
+    const camera = req.query.camera;
+    const file = typeof req.query.file === 'string' ? validSegmentRel(req.query.file) : undefined;
+    if (!validCameraId(camera) || !file || !file.startsWith(`${camera}/`)) return void res.status(400).type('text').send('invalid camera or file');
+    try {
+      // The following segments of the same span, so playback runs on.
+      const next: string[] = [];
+      const cur = await index.get(camera, file);
+      if (cur) {
+        const after = await index.range(camera, cur.startMs + 1, cur.startMs + 6 * 3600 * 1000, 500);
+        let end = cur.startMs + cur.durationMs;
+        for (const s of after) {
+          if (s.startMs - end >= 2000) break;
+          next.push(s.file);
+          end = s.startMs + s.durationMs;
+        }
+      }
+      res.type('html').send(renderPlayPage({ camera, file, next }));
+    } catch (e) {
+      res.status(503).type('text').send(`cannot read the index: ${(e as Error).message}`);
+    }
+  });
+
+  app.get('/export', async (req, res) => {
+    try {
+      const cameras = await cameraIds();
+      const camera = typeof req.query.camera === 'string' && validCameraId(req.query.camera) ? req.query.camera : cameras[0];
+      const now = Date.now();
+      const fmt = (ms: number) => new Date(ms).toISOString().slice(0, 19);
+      res.type('html').send(renderExportPage({ cameras, camera, from: fmt(now - 3600_000), to: fmt(now) }));
+    } catch (e) {
+      res.status(503).type('text').send(`cannot read the index: ${(e as Error).message}`);
     }
   });
 

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { RecorderConfig } from '@tapo/config';
 import { redactDeep } from '@tapo/log';
+import type { SegmentIndex } from '@tapo/segment-index';
 import {
   DESIRED_UPDATED_FIELD,
   cameraIdFromJobId,
@@ -24,6 +25,19 @@ export interface CameraStatus {
   heartbeatAgeSeconds?: number;
   attemptsMade?: number;
   failedReason?: string;
+  /** Worker host recording it (from the heartbeat). */
+  host?: string;
+  /** Seconds since the current ffmpeg run started (while recording). */
+  uptimeSeconds?: number;
+  /** Bits per second of the last closed segment (else of the current run). */
+  bitrateBps?: number;
+  fps?: number;
+  /** When the newest segment closed (heartbeat) or ended (index), ISO. */
+  lastSegmentAt?: string;
+  /** Bytes of the camera's indexed segments on disk, and their count. */
+  diskBytes?: number;
+  segmentCount?: number;
+  lastError?: string;
 }
 
 /** Status of every camera: from the config when the board has one, else from the queue. */
@@ -32,6 +46,7 @@ export async function listCameraStatus(
   redis: Redis,
   prefix: string,
   config: RecorderConfig | undefined,
+  index?: SegmentIndex,
 ): Promise<CameraStatus[]> {
   const ids = new Map<string, { enabled: boolean; name?: string }>();
   for (const c of config?.cameras ?? []) ids.set(c.id, { enabled: c.enabled, ...(c.name ? { name: c.name } : {}) });
@@ -61,6 +76,28 @@ export async function listCameraStatus(
     if (progress) {
       status.progress = progress;
       if (progress.updatedAt) status.heartbeatAgeSeconds = Math.round((Date.now() - Date.parse(progress.updatedAt)) / 100) / 10;
+    }
+    if (progress && jobState === 'active') {
+      if (progress.host) status.host = progress.host;
+      if (typeof progress.fps === 'number') status.fps = progress.fps;
+      if (progress.runStartedAt && progress.state === 'recording') {
+        status.uptimeSeconds = Math.max(0, Math.round((Date.now() - Date.parse(progress.runStartedAt)) / 1000));
+      }
+      const ls = progress.lastSegment;
+      if (ls && ls.durationSeconds > 0) status.bitrateBps = Math.round((ls.bytes * 8) / ls.durationSeconds);
+      else if (progress.outTimeSeconds > 0 && progress.restarts === 0) status.bitrateBps = Math.round((progress.bytes * 8) / progress.outTimeSeconds);
+      if (ls?.closedAt) status.lastSegmentAt = ls.closedAt;
+    }
+    if (progress?.lastError && status.state !== 'recording') status.lastError = progress.lastError;
+    if (index) {
+      const st = await index.stats(id);
+      status.diskBytes = st.bytes;
+      status.segmentCount = st.count;
+      if (!status.lastSegmentAt && st.newestMs !== undefined) {
+        const newest = await index.range(id, st.newestMs, st.newestMs);
+        const last = newest.at(-1);
+        status.lastSegmentAt = new Date(st.newestMs + (last?.durationMs ?? 0)).toISOString();
+      }
     }
     if (job) status.attemptsMade = job.attemptsMade;
     if (job?.failedReason) status.failedReason = job.failedReason;

@@ -3,3 +3,6 @@ export { startBoardServer, boardAuthFromEnv, type BoardServer, type BoardServerO
 export { listCameraStatus, type CameraStatus } from './cameras-api.js';
 export { basicAuth, checkExposure, isLoopback, type BoardAuth } from './auth.js';
 export { renderStatusPage } from './status-page.js';
+export { createApiRouter, parseRange, segmentsOverlapping, type BoardApiDeps } from './api.js';
+export { buildSpans, renderTimelinePage, renderPlayPage, renderExportPage, type Span } from './pages.js';
+export { resolveRealInside, suspiciousRawPath, validSegmentParts, validSegmentRel, validCameraId } from './paths.js';

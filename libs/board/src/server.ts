@@ -2,6 +2,8 @@ import type { Server } from 'node:http';
 import type { ConfigSource } from '@tapo/config';
 import type { Logger } from '@tapo/log';
 import { createMaintenanceQueue, createRecordQueue, createRedis, createRepairQueue } from '@tapo/queues';
+import { SegmentIndex } from '@tapo/segment-index';
+import { createExportQueue } from '@tapo/export';
 import { checkExposure, type BoardAuth } from './auth.js';
 import { createBoardApp } from './app.js';
 
@@ -42,10 +44,15 @@ export async function startBoardServer(opts: BoardServerOptions): Promise<BoardS
   repairQueue.on('error', () => {});
   const maintenanceQueue = createMaintenanceQueue(redis, opts.prefix);
   maintenanceQueue.on('error', () => {});
+  const exportQueue = createExportQueue(redis, opts.prefix);
+  exportQueue.on('error', () => {});
+  const index = new SegmentIndex(redis, opts.prefix);
   const app = createBoardApp({
     recordQueue,
     repairQueue,
     maintenanceQueue,
+    exportQueue,
+    index,
     redis,
     prefix: opts.prefix,
     logger: opts.logger,
@@ -73,6 +80,7 @@ export async function startBoardServer(opts: BoardServerOptions): Promise<BoardS
       await recordQueue.close();
       await repairQueue.close();
       await maintenanceQueue.close();
+      await exportQueue.close();
       await redis.quit().catch(() => {});
     },
   };

@@ -39,6 +39,9 @@ Usage: recorder <command> [options]   (every command: --config FILE, --help)
 
 Commands:
   status                      cameras and their recording state
+  cameras                     the configured cameras (no URLs) and their index totals
+  segments <camera> [--from <time>] [--to <time>]
+                              indexed segments of a camera (default: the last 24 h)
   prune [--dry-run]           apply the retention limits now (--dry-run: only list what would go)
   repair <file> [--reference <good file>] [--out <file>]
                               verify and repair a segment now
@@ -47,6 +50,8 @@ Commands:
 
 Environment: REDIS_URL, RECORDER_QUEUE_PREFIX, RECORDER_CONFIG (see README).`,
   status: `recorder status [--config FILE]\n\nOne line per camera: state, worker host, fps, last segment, last error.`,
+  cameras: `recorder cameras [--config FILE]\n\nOne line per configured camera: id, enabled, segment length, audio, retention, segments and bytes in the index.`,
+  segments: `recorder segments <camera> [--from <time>] [--to <time>] [--config FILE]\n\nTimes: ISO 8601 (2026-11-27T03:00:00Z) or relative (-2h, -30m). Default: the last 24 hours.`,
   prune: `recorder prune [--dry-run] [--config FILE]\n\nDeletes the oldest segments until every camera's maxAge / maxSize and the\nminFreeDisk floor hold. --dry-run prints what would be deleted and deletes nothing.`,
   repair: `recorder repair <file> [--reference <good file>] [--out <file>] [--config FILE]
 recorder repair --queue <file> [--reference <good file>]
@@ -61,6 +66,16 @@ verifies. --queue enqueues a job instead (the file must be inside recordingsDir)
 };
 
 class UsageError extends Error {}
+
+/** ISO 8601, or relative to now: -2h, -30m, -7d. */
+export function parseTime(text: string | undefined, fallback: number, now = Date.now()): number {
+  if (text === undefined) return fallback;
+  const rel = /^-(\d+(?:\.\d+)?)([smhd])$/.exec(text.trim());
+  if (rel) return now - Number(rel[1]) * { s: 1e3, m: 6e4, h: 3.6e6, d: 8.64e7 }[rel[2] as 's' | 'm' | 'h' | 'd'];
+  const t = Date.parse(text);
+  if (Number.isNaN(t)) throw new UsageError(`cannot read the time "${text}" (use ISO 8601 like 2026-11-27T03:00:00Z, or -2h)`);
+  return t;
+}
 
 function loadConfig(configFlag: string | undefined): RecorderConfig {
   const loc = resolveConfigPath(configFlag ? ['--config', configFlag] : []);
@@ -114,6 +129,8 @@ export async function runCli(argv: string[], io: { out: NodeJS.WriteStream; err:
         out: { type: 'string' },
         queue: { type: 'boolean' },
         camera: { type: 'string' },
+        from: { type: 'string' },
+        to: { type: 'string' },
       },
     });
     if (!(cmd in HELP) || cmd === 'main') throw new UsageError(`unknown command "${cmd}" (try: recorder --help)`);
@@ -135,6 +152,40 @@ export async function runCli(argv: string[], io: { out: NodeJS.WriteStream; err:
         }
       } finally {
         await queue.close();
+        redis.disconnect();
+      }
+      return 0;
+    }
+
+    if (cmd === 'cameras') {
+      const { redis, prefix } = await connect();
+      try {
+        const index = new SegmentIndex(redis, prefix);
+        say(['camera', 'enabled', 'segment', 'audio', 'maxAge', 'maxSize', 'segments', 'bytes'].join('\t'));
+        for (const c of config.cameras) {
+          const st = await index.stats(c.id);
+          const r = c.retention;
+          say([c.id, c.enabled ? 'yes' : 'no', `${c.segmentSeconds}s`, c.audio, r.maxAgeSeconds ? `${r.maxAgeSeconds / 86400}d` : '-', r.maxBytes ? fmtBytes(r.maxBytes) : '-', String(st.count), fmtBytes(st.bytes)].join('\t'));
+        }
+      } finally {
+        redis.disconnect();
+      }
+      return 0;
+    }
+
+    if (cmd === 'segments') {
+      const cameraId = positionals[0];
+      if (!cameraId) throw new UsageError('segments needs a camera id (recorder segments <camera>)');
+      const to = parseTime(values.to, Date.now());
+      const from = parseTime(values.from, to - 24 * 3600_000);
+      if (from > to) throw new UsageError('--from is after --to');
+      const { redis, prefix } = await connect();
+      try {
+        const segs = await new SegmentIndex(redis, prefix).range(cameraId, from, to);
+        say(['start (UTC)', 'duration', 'bytes', 'status', 'host', 'file'].join('\t'));
+        for (const g of segs) say([new Date(g.startMs).toISOString(), `${(g.durationMs / 1000).toFixed(1)}s`, fmtBytes(g.bytes), g.status, g.host, g.file].join('\t'));
+        say(`${segs.length} segment(s) from ${new Date(from).toISOString()} to ${new Date(to).toISOString()}`);
+      } finally {
         redis.disconnect();
       }
       return 0;

@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { RecorderConfig } from '@tapo/config';
 import type { Logger } from '@tapo/log';
 import { startFileWorkers, verifyAndIndex, isPlayable, type FileWorkers } from '@tapo/maintenance';
+import { startExportWorker } from '@tapo/export';
 import { VERIFY_JOB_NAME, VERIFY_JOB_OPTIONS, createRedis, verifyJobId } from '@tapo/queues';
 import { startRecordWorker, type RecordWorker } from '@tapo/recorder';
 
@@ -31,6 +32,7 @@ export async function startWorkerRole(o: {
   blocking.on('error', () => {});
   redis.on('error', () => {});
   const files = await startFileWorkers({ blocking, redis, prefix: o.prefix, getConfig: o.getConfig, hostname, logger: o.logger });
+  const exportWorker = startExportWorker({ blocking, prefix: o.prefix, index: files.index, getConfig: o.getConfig, logger: o.logger });
 
   const enqueueVerify = (cameraId: string, file: string, reason: string) =>
     files.repairQueue
@@ -74,6 +76,7 @@ export async function startWorkerRole(o: {
     async close() {
       await record.close();
       await files.close();
+      await exportWorker.close();
       await Promise.allSettled([blocking.quit(), redis.quit()]);
     },
   };

@@ -1,0 +1,56 @@
+import path from 'node:path';
+import { Queue, type JobsOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+
+/** Queue of export jobs: one camera's segments over a time range, joined into one MP4. */
+export const EXPORT_QUEUE = 'export';
+export const EXPORT_JOB_NAME = 'export';
+
+export interface ExportJobData {
+  cameraId: string;
+  /** ISO times (UTC). */
+  from: string;
+  to: string;
+  requestedAt: string;
+}
+
+export interface ExportResult {
+  /** Relative to recordingsDir: `.exports/<jobId>.mp4`. */
+  file: string;
+  bytes: number;
+  durationSeconds: number;
+  segments: number;
+}
+
+export interface ExportProgress {
+  percent: number;
+  outTimeSeconds: number;
+  totalSeconds: number;
+  segments: number;
+}
+
+export type ExportQueue = Queue<ExportJobData, ExportResult, string>;
+
+export function createExportQueue(connection: Redis, prefix: string): ExportQueue {
+  return new Queue<ExportJobData, ExportResult, string>(EXPORT_QUEUE, { connection, prefix });
+}
+
+export const EXPORT_JOB_OPTIONS: JobsOptions = {
+  attempts: 1,
+  removeOnComplete: { count: 100, age: 7 * 24 * 3600 },
+  removeOnFail: { count: 100 },
+};
+
+/** Job ids we hand out are BullMQ's (digits) or ours ([A-Za-z0-9_-]); anything else never names a file. */
+export function isExportJobId(id: string): boolean {
+  return /^[A-Za-z0-9_-]{1,100}$/.test(id);
+}
+
+export function exportsDir(recordingsDir: string): string {
+  return path.join(recordingsDir, '.exports');
+}
+
+export function exportFilePath(recordingsDir: string, jobId: string): string {
+  if (!isExportJobId(jobId)) throw new Error(`invalid export job id: ${jobId}`);
+  return path.join(exportsDir(recordingsDir), `${jobId}.mp4`);
+}
