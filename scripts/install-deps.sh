@@ -22,6 +22,11 @@ PACKAGES=(
   util-linux
 )
 
+# --dev: also what the test suite needs beyond running (Chromium for the browser test).
+if [ "${1:-}" = "--dev" ]; then
+  PACKAGES+=(chromium)
+fi
+
 missing=()
 for p in "${PACKAGES[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
