@@ -1,0 +1,149 @@
+// Cost per camera: bare ffmpeg processes (the original scripts' way) against
+// the whole system (scheduler + worker + Redis), same ffmpeg arguments, same
+// simulated camera (one shared encoder: its CPU is reported apart).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import { buildRecordArgs } from '@tapo/ffmpeg';
+import { ensureDayFolders, ffmpegSegmentPattern } from '@tapo/storage';
+import type { SimCamera } from '@tapo/sim-camera';
+import { childrenOf, cpuSeconds, pidsByName, rssBytes } from './procstat.js';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export interface CostResult {
+  cameras: number;
+  windowSeconds: number;
+  bareCpuPerCameraMinute: number;
+  systemCpuPerCameraMinute: number;
+  ratio: number;
+  systemParts: { ffmpeg: number; worker: number; scheduler: number; redis: number };
+  workerRssPeakMb: number;
+  schedulerRssPeakMb: number;
+  redisCommandsPerSecondPerCamera: number;
+  simCameraCpuPercent: number;
+}
+
+async function bare(n: number, url: string, windowMs: number): Promise<{ cpu: number; sim: number }> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-bare-'));
+  const procs: ChildProcess[] = [];
+  try {
+    for (let i = 0; i < n; i++) {
+      const id = `cam${i}`;
+      await ensureDayFolders(dir, id);
+      const args = buildRecordArgs({ url, outputPattern: ffmpegSegmentPattern(dir, id), segmentSeconds: 10, audio: 'aac' });
+      procs.push(spawn('ffmpeg', args, { stdio: ['pipe', 'ignore', 'ignore', 'ignore'], env: { ...process.env, TZ: 'UTC' } }));
+    }
+    await sleep(5000);
+    const pids = procs.map((p) => p.pid!);
+    const c0 = pids.reduce((a, p) => a + cpuSeconds(p), 0);
+    await sleep(windowMs);
+    const c1 = pids.reduce((a, p) => a + cpuSeconds(p), 0);
+    return { cpu: c1 - c0, sim: 0 };
+  } finally {
+    for (const p of procs) p.kill('SIGKILL');
+    await sleep(300);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function startApp(name: string, env: NodeJS.ProcessEnv): ChildProcess {
+  return spawn(process.execPath, ['--import', import.meta.resolve('tsx'), path.join(ROOT, 'apps', name, 'src', 'main.ts')], {
+    cwd: ROOT,
+    env: { ...process.env, LOG_FORMAT: 'json', LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+}
+
+async function system(n: number, camera: SimCamera, windowMs: number, redisUrl: string) {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-sys-'));
+  const prefix = `bench-${process.pid}-${n}`;
+  const cfg = path.join(dir, 'cameras.yml');
+  const lines = [`recordingsDir: ${path.join(dir, 'rec')}`, 'segmentSeconds: 10', `concurrency: ${Math.max(16, n)}`, 'minFreeDisk: 0', 'cameras:'];
+  for (let i = 0; i < n; i++) lines.push(`  - id: cam${i}`, `    url: rtsp://\${CAM_USER}:\${CAM_PASSWORD}@127.0.0.1:${camera.port}/stream1`);
+  writeFileSync(cfg, lines.join('\n') + '\n');
+  const env = { REDIS_URL: redisUrl, RECORDER_QUEUE_PREFIX: prefix, RECORDER_CONFIG: cfg, CAM_USER: 'bench', CAM_PASSWORD: 'bench-pass' };
+  const redis = new Redis(redisUrl);
+  const scheduler = startApp('scheduler', env);
+  const worker = startApp('worker', env);
+  try {
+    // All cameras recording (heartbeat state).
+    const deadline = Date.now() + 120_000;
+    for (;;) {
+      const states = await Promise.all(
+        Array.from({ length: n }, async (_, i) => {
+          const raw = await redis.hget(`${prefix}:record:record-cam${i}`, 'progress');
+          return raw ? (JSON.parse(raw) as { state?: string }).state : undefined;
+        }),
+      );
+      if (states.every((s) => s === 'recording')) break;
+      if (Date.now() > deadline) throw new Error(`only ${states.filter((s) => s === 'recording').length}/${n} cameras recording after 120 s`);
+      await sleep(500);
+    }
+    await sleep(5000);
+    const redisPid = pidsByName('redis-server')[0];
+    const ff = () => childrenOf(worker.pid!);
+    const snap = () => ({
+      ffmpeg: ff().reduce((a, p) => a + cpuSeconds(p), 0),
+      worker: cpuSeconds(worker.pid!),
+      scheduler: cpuSeconds(scheduler.pid!),
+      redis: redisPid ? cpuSeconds(redisPid) : 0,
+      sim: cpuSeconds(camera.pid),
+    });
+    const info = async () => Number(/total_commands_processed:(\d+)/.exec(await redis.info('stats'))?.[1] ?? 0);
+    const s0 = snap();
+    const cmd0 = await info();
+    let wPeak = 0;
+    let sPeak = 0;
+    const t0 = Date.now();
+    while (Date.now() - t0 < windowMs) {
+      wPeak = Math.max(wPeak, rssBytes(worker.pid!));
+      sPeak = Math.max(sPeak, rssBytes(scheduler.pid!));
+      await sleep(1000);
+    }
+    const s1 = snap();
+    const cmd1 = await info();
+    const secs = (Date.now() - t0) / 1000;
+    return {
+      parts: { ffmpeg: s1.ffmpeg - s0.ffmpeg, worker: s1.worker - s0.worker, scheduler: s1.scheduler - s0.scheduler, redis: s1.redis - s0.redis },
+      sim: (s1.sim - s0.sim) / secs,
+      wPeak,
+      sPeak,
+      // Note: the shared Redis also serves anything else running; the bench expects a quiet machine.
+      cmdsPerSecPerCamera: (cmd1 - cmd0 - 2) / secs / n,
+    };
+  } finally {
+    worker.kill('SIGTERM');
+    scheduler.kill('SIGTERM');
+    await sleep(3000);
+    worker.kill('SIGKILL');
+    scheduler.kill('SIGKILL');
+    const keys = await redis.keys(`${prefix}:*`);
+    if (keys.length) await redis.del(...keys);
+    await redis.quit();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export async function measureCost(n: number, camera: SimCamera, windowSeconds: number, redisUrl: string): Promise<CostResult> {
+  const url = camera.url('stream1', true);
+  const a = await bare(n, url, windowSeconds * 1000);
+  const b = await system(n, camera, windowSeconds * 1000, redisUrl);
+  const perCamMin = (cpu: number) => cpu / n / (windowSeconds / 60);
+  const sysCpu = b.parts.ffmpeg + b.parts.worker + b.parts.scheduler + b.parts.redis;
+  return {
+    cameras: n,
+    windowSeconds,
+    bareCpuPerCameraMinute: perCamMin(a.cpu),
+    systemCpuPerCameraMinute: perCamMin(sysCpu),
+    ratio: sysCpu / Math.max(1e-9, a.cpu),
+    systemParts: b.parts,
+    workerRssPeakMb: b.wPeak / 1e6,
+    schedulerRssPeakMb: b.sPeak / 1e6,
+    redisCommandsPerSecondPerCamera: b.cmdsPerSecPerCamera,
+    simCameraCpuPercent: b.sim * 100,
+  };
+}
