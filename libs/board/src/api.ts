@@ -52,7 +52,7 @@ function contentTypeOf(file: string): string {
 }
 
 /** Sends a file (range requests supported) that was already resolved inside `root`. */
-function sendVideo(req: Request, res: Response, real: { root: string; rel: string }, downloadName?: string): void {
+function sendVideo(res: Response, real: { root: string; rel: string }, downloadName?: string): void {
   res.type(contentTypeOf(real.rel));
   if (downloadName) res.setHeader('Content-Disposition', `attachment; filename="${downloadName.replace(/[^A-Za-z0-9_.-]/g, '_')}"`);
   res.sendFile(real.rel, { root: real.root, dotfiles: 'allow', acceptRanges: true, lastModified: true, cacheControl: false }, (err) => {
@@ -126,7 +126,7 @@ export function createApiRouter(deps: BoardApiDeps): Router {
     if (!rel) return void badRequest(res, 'invalid segment path');
     const real = await resolveRealInside(root, rel);
     if (!real) return void res.status(404).json({ error: 'not found' });
-    sendVideo(req, res, real, req.query.download ? path.basename(rel) : undefined);
+    sendVideo(res, real, req.query.download === '1' || req.query.download === 'true' ? path.basename(rel) : undefined);
   });
 
   r.get('/cameras/:id/thumbnail.jpg', async (req, res) => {
@@ -220,10 +220,11 @@ export function createApiRouter(deps: BoardApiDeps): Router {
     if (!isExportJobId(id)) return void badRequest(res, 'invalid export id');
     const job = await deps.exportQueue.getJob(id);
     if (!job || (await job.getState()) !== 'completed') return void res.status(404).json({ error: 'no finished export with this id' });
-    const real = await resolveRealInside(root, path.relative(root, exportFilePath(root, id)));
+    const ext = job.returnvalue?.file?.endsWith('.mov') ? 'mov' : 'mp4';
+    const real = await resolveRealInside(root, path.relative(root, exportFilePath(root, id, ext)));
     if (!real) return void res.status(404).json({ error: 'the export file is gone' });
-    const name = `${job.data.cameraId}-${job.data.from.replace(/[:.]/g, '')}-export.mp4`;
-    sendVideo(req, res, real, name);
+    const name = `${job.data.cameraId}-${job.data.from.replace(/[:.]/g, '')}-export.${ext}`;
+    sendVideo(res, real, name);
   });
 
   return r;

@@ -11,6 +11,7 @@ import type { ExportQueue } from '@tapo/export';
 import { createApiRouter, segmentsOverlapping } from './api.js';
 import { basicAuth, type BoardAuth } from './auth.js';
 import { listCameraStatus } from './cameras-api.js';
+import { createBoardMetrics } from './metrics.js';
 import { buildSpans, renderExportPage, renderPlayPage, renderTimelinePage } from './pages.js';
 import { validCameraId, validSegmentRel } from './paths.js';
 import { renderStatusPage } from './status-page.js';
@@ -86,6 +87,25 @@ export function createBoardApp(opts: BoardAppOptions): Express {
     } catch (e) {
       opts.logger.warn({ err: e }, 'GET /api/cameras failed');
       res.status(503).json({ error: `cannot read the queue: ${(e as Error).message}` });
+    }
+  });
+
+  const metrics = createBoardMetrics({
+    cameras: cameraStatus,
+    queues: [
+      { name: 'record', queue: opts.recordQueue },
+      ...(opts.repairQueue ? [{ name: opts.repairQueue.name, queue: opts.repairQueue }] : []),
+      ...(opts.maintenanceQueue ? [{ name: opts.maintenanceQueue.name, queue: opts.maintenanceQueue }] : []),
+      ...(opts.exportQueue ? [{ name: opts.exportQueue.name, queue: opts.exportQueue }] : []),
+    ],
+  });
+  app.get('/metrics', async (_req, res) => {
+    try {
+      const text = await metrics.render();
+      res.type(metrics.contentType).send(text);
+    } catch (e) {
+      opts.logger.warn({ err: e }, 'GET /metrics failed');
+      res.status(503).type('text').send(`cannot collect metrics: ${(e as Error).message}`);
     }
   });
 

@@ -6,3 +6,4 @@ export { renderStatusPage } from './status-page.js';
 export { createApiRouter, parseRange, segmentsOverlapping, type BoardApiDeps } from './api.js';
 export { buildSpans, renderTimelinePage, renderPlayPage, renderExportPage, type Span } from './pages.js';
 export { resolveRealInside, suspiciousRawPath, validSegmentParts, validSegmentRel, validCameraId } from './paths.js';
+export { createBoardMetrics, CAMERA_STATES, type BoardMetrics } from './metrics.js';

@@ -15,7 +15,7 @@ export interface ExportJobData {
 }
 
 export interface ExportResult {
-  /** Relative to recordingsDir: `.exports/<jobId>.mp4`. */
+  /** Relative to recordingsDir: `.exports/<jobId>.mp4` (or `.mov`). */
   file: string;
   bytes: number;
   durationSeconds: number;
@@ -36,7 +36,9 @@ export function createExportQueue(connection: Redis, prefix: string): ExportQueu
 }
 
 export const EXPORT_JOB_OPTIONS: JobsOptions = {
-  attempts: 1,
+  // Retried when a worker shuts down mid-export (or a transient ffmpeg failure).
+  attempts: 3,
+  backoff: { type: 'fixed', delay: 3000 },
   removeOnComplete: { count: 100, age: 7 * 24 * 3600 },
   removeOnFail: { count: 100 },
 };
@@ -50,7 +52,11 @@ export function exportsDir(recordingsDir: string): string {
   return path.join(recordingsDir, '.exports');
 }
 
-export function exportFilePath(recordingsDir: string, jobId: string): string {
+/** `<recordingsDir>/.exports/<jobId>.mp4` (`.mov` when the camera records QuickTime, audio: copy). */
+export function exportFilePath(recordingsDir: string, jobId: string, ext: 'mp4' | 'mov' = 'mp4'): string {
   if (!isExportJobId(jobId)) throw new Error(`invalid export job id: ${jobId}`);
-  return path.join(exportsDir(recordingsDir), `${jobId}.mp4`);
+  return path.join(exportsDir(recordingsDir), `${jobId}.${ext}`);
 }
+
+/** Export files older than this are deleted (at the start of every export). */
+export const EXPORT_MAX_AGE_MS = 24 * 3600 * 1000;

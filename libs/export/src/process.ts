@@ -1,12 +1,12 @@
 import { spawn } from 'node:child_process';
-import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Job } from 'bullmq';
+import { UnrecoverableError, type Job } from 'bullmq';
 import type { RecorderConfig } from '@tapo/config';
 import type { Logger } from '@tapo/log';
 import type { SegmentIndex, SegmentRecord } from '@tapo/segment-index';
 import { resolveInside } from '@tapo/storage';
-import { exportFilePath, exportsDir, type ExportJobData, type ExportProgress, type ExportResult } from './contract.js';
+import { EXPORT_MAX_AGE_MS, exportFilePath, exportsDir, type ExportJobData, type ExportProgress, type ExportResult } from './contract.js';
 
 export interface ExportDeps {
   index: SegmentIndex;
@@ -23,6 +23,31 @@ export async function selectSegments(index: SegmentIndex, cameraId: string, from
   return candidates.filter(
     (s) => s.status !== 'unrecoverable' && s.startMs < toMs && s.startMs + s.durationMs > fromMs,
   );
+}
+
+/** Deletes export files (and leftovers of interrupted exports) older than maxAgeMs. */
+export async function removeOldExports(recordingsDir: string, maxAgeMs = EXPORT_MAX_AGE_MS): Promise<number> {
+  const dir = exportsDir(recordingsDir);
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return 0;
+  }
+  let n = 0;
+  for (const name of names) {
+    const f = path.join(dir, name);
+    try {
+      const st = await stat(f);
+      if (st.isFile() && Date.now() - st.mtimeMs > maxAgeMs) {
+        await rm(f, { force: true });
+        n++;
+      }
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  return n;
 }
 
 function quote(file: string): string {
@@ -45,27 +70,34 @@ async function probeDuration(file: string): Promise<number> {
  * without re-encoding into `<recordingsDir>/.exports/<jobId>.mp4` (fast start).
  * Written to a temporary name and renamed when complete.
  */
-export async function processExport(deps: ExportDeps, job: Job<ExportJobData, ExportResult, string>): Promise<ExportResult> {
+export async function processExport(
+  deps: ExportDeps,
+  job: Job<ExportJobData, ExportResult, string>,
+  signal?: AbortSignal,
+): Promise<ExportResult> {
   const { cameraId } = job.data;
   const fromMs = Date.parse(job.data.from);
   const toMs = Date.parse(job.data.to);
-  if (!Number.isFinite(fromMs) || !Number.isFinite(toMs) || toMs <= fromMs) throw new Error('invalid time range');
+  if (!Number.isFinite(fromMs) || !Number.isFinite(toMs) || toMs <= fromMs) throw new UnrecoverableError('invalid time range');
   const jobId = String(job.id);
   const config = deps.getConfig();
   const root = config.recordingsDir;
   const segments = await selectSegments(deps.index, cameraId, fromMs, toMs);
-  if (segments.length === 0) throw new Error(`no recording of ${cameraId} between ${job.data.from} and ${job.data.to}`);
+  if (segments.length === 0) throw new UnrecoverableError(`no recording of ${cameraId} between ${job.data.from} and ${job.data.to}`);
   const files: string[] = [];
   for (const s of segments) {
     const abs = resolveInside(root, s.file);
-    if (!abs) throw new Error(`segment path outside the recordings: ${s.file}`);
+    if (!abs) throw new UnrecoverableError(`segment path outside the recordings: ${s.file}`);
     files.push(abs);
   }
   const totalSeconds = segments.reduce((a, s) => a + s.durationMs / 1000, 0);
   const dir = exportsDir(root);
   await mkdir(dir, { recursive: true });
-  const final = exportFilePath(root, jobId);
-  const tmp = path.join(dir, `.${jobId}.part.mp4`);
+  await removeOldExports(root).catch(() => 0);
+  // QuickTime segments (audio: copy, G.711) cannot go into MP4: the export is then a .mov.
+  const ext = segments.some((s) => s.file.endsWith('.mov')) ? 'mov' : 'mp4';
+  const final = exportFilePath(root, jobId, ext);
+  const tmp = path.join(dir, `.${jobId}.part.${ext}`);
   const list = path.join(dir, `.${jobId}.list.txt`);
   await writeFile(list, files.map((f) => `file ${quote(f)}`).join('\n') + '\n');
   const report = (p: ExportProgress) => job.updateProgress(p as unknown as object).catch(() => {});
@@ -75,9 +107,16 @@ export async function processExport(deps: ExportDeps, job: Job<ExportJobData, Ex
       const args = [
         '-hide_banner', '-nostdin', '-nostats', '-loglevel', 'error', '-progress', 'pipe:1', '-y',
         '-f', 'concat', '-safe', '0', '-i', list,
-        '-map', '0', '-c', 'copy', '-movflags', '+faststart', '-f', 'mp4', tmp,
+        '-map', '0', '-c', 'copy', '-movflags', '+faststart', '-f', ext === 'mov' ? 'mov' : 'mp4', tmp,
       ];
+      if (signal?.aborted) return reject(new Error('export interrupted: the worker is shutting down'));
       const p = spawn('ffmpeg', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+      const onAbort = () => {
+        p.kill('SIGKILL');
+        reject(new Error('export interrupted: the worker is shutting down'));
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      p.on('close', () => signal?.removeEventListener('abort', onAbort));
       let err = '';
       let buf = '';
       let lastReport = 0;

@@ -20,9 +20,12 @@ export function startExportWorker(o: {
   logger: Logger;
 }): ExportWorker {
   const deps = { index: o.index, getConfig: o.getConfig, logger: o.logger };
+  // On shutdown the running export's ffmpeg is killed: the job fails this attempt
+  // and is retried (EXPORT_JOB_OPTIONS) by a worker that stays.
+  const stopping = new AbortController();
   const worker = new Worker<ExportJobData, ExportResult, string>(
     EXPORT_QUEUE,
-    async (job: Job<ExportJobData, ExportResult, string>) => processExport(deps, job),
+    async (job: Job<ExportJobData, ExportResult, string>) => processExport(deps, job, stopping.signal),
     { connection: o.blocking, prefix: o.prefix, concurrency: 1, lockDuration: 60_000 },
   );
   worker.on('error', (e) => o.logger.debug({ err: e }, `export worker error: ${e.message}`));
@@ -30,6 +33,7 @@ export function startExportWorker(o: {
   return {
     worker,
     async close() {
+      stopping.abort();
       await worker.close();
     },
   };

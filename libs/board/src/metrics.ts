@@ -1,0 +1,87 @@
+import { Gauge, Registry } from 'prom-client';
+import type { Queue } from 'bullmq';
+import type { CameraStatus } from './cameras-api.js';
+
+/** States a camera can be shown in; the state gauge has one series per state (1 = current). */
+export const CAMERA_STATES = [
+  'starting',
+  'recording',
+  'reconnecting',
+  'auth-failed',
+  'stopping',
+  'stopped',
+  'queued',
+  'disabled',
+  'failed',
+  'not scheduled',
+] as const;
+
+const JOB_STATES = ['active', 'waiting', 'delayed', 'prioritized', 'waiting-children', 'completed', 'failed'] as const;
+
+export interface BoardMetrics {
+  registry: Registry;
+  /** Refreshes every gauge, then renders the Prometheus text format. */
+  render(): Promise<string>;
+  contentType: string;
+}
+
+/**
+ * Prometheus metrics, computed at each scrape from the heartbeats, the index
+ * and the queues (the board holds no counters of its own: the heartbeat values
+ * are gauges that restart at 0 with a new record job).
+ */
+export function createBoardMetrics(o: {
+  cameras(): Promise<CameraStatus[]>;
+  queues: Array<{ name: string; queue: Pick<Queue, 'getJobCounts'> }>;
+}): BoardMetrics {
+  const registry = new Registry();
+  const labels = ['camera'] as const;
+  const g = (name: string, help: string, labelNames: readonly string[] = labels) =>
+    new Gauge({ name, help, labelNames: [...labelNames], registers: [registry] });
+  const bytes = g('tapo_camera_bytes_written', 'Bytes written by the current record job (heartbeat; restarts at 0 with a new job)');
+  const closed = g('tapo_camera_segments_closed', 'Segments closed by the current record job (heartbeat)');
+  const restarts = g('tapo_camera_ffmpeg_restarts', 'ffmpeg restarts within the current record job (heartbeat)');
+  const fps = g('tapo_camera_fps', 'Frames per second ffmpeg reports');
+  const sinceLast = g('tapo_camera_seconds_since_last_segment', 'Seconds since the newest segment closed');
+  const heartbeatAge = g('tapo_camera_heartbeat_age_seconds', 'Seconds since the last heartbeat of the record job');
+  const disk = g('tapo_camera_disk_bytes', 'Bytes of the camera\'s indexed segments');
+  const segs = g('tapo_camera_segments', 'Number of the camera\'s indexed segments');
+  const state = g('tapo_camera_state', 'Camera state (1 for the current state)', ['camera', 'state']);
+  const up = g('tapo_camera_recording', '1 when the camera is recording');
+  const jobs = g('tapo_queue_jobs', 'Jobs per queue and state', ['queue', 'state']);
+
+  async function refresh(): Promise<void> {
+    const cams = await o.cameras();
+    for (const m of [bytes, closed, restarts, fps, sinceLast, heartbeatAge, disk, segs, state, up, jobs]) m.reset();
+    for (const c of cams) {
+      const camera = c.id;
+      const p = c.progress;
+      if (p) {
+        bytes.set({ camera }, p.bytes ?? 0);
+        closed.set({ camera }, p.segmentsClosed ?? 0);
+        restarts.set({ camera }, p.restarts ?? 0);
+      }
+      if (c.fps !== undefined) fps.set({ camera }, c.fps);
+      if (c.lastSegmentAt) sinceLast.set({ camera }, Math.max(0, (Date.now() - Date.parse(c.lastSegmentAt)) / 1000));
+      if (c.heartbeatAgeSeconds !== undefined) heartbeatAge.set({ camera }, c.heartbeatAgeSeconds);
+      if (c.diskBytes !== undefined) disk.set({ camera }, c.diskBytes);
+      if (c.segmentCount !== undefined) segs.set({ camera }, c.segmentCount);
+      const known = (CAMERA_STATES as readonly string[]).includes(c.state) ? [...CAMERA_STATES] : [...CAMERA_STATES, c.state];
+      for (const s of known) state.set({ camera, state: s }, s === c.state ? 1 : 0);
+      up.set({ camera }, c.state === 'recording' ? 1 : 0);
+    }
+    for (const q of o.queues) {
+      const counts = await q.queue.getJobCounts(...JOB_STATES);
+      for (const s of JOB_STATES) jobs.set({ queue: q.name, state: s }, counts[s] ?? 0);
+    }
+  }
+
+  return {
+    registry,
+    contentType: registry.contentType,
+    async render() {
+      await refresh();
+      return registry.metrics();
+    },
+  };
+}
