@@ -28,6 +28,7 @@ import {
   waitForRedis,
 } from '@tapo/queues';
 import { SegmentIndex } from '@tapo/segment-index';
+import { EXPORT_JOB_NAME, EXPORT_JOB_OPTIONS, createExportQueue, type ExportResult } from '@tapo/export';
 import { listCameraStatus } from '@tapo/board';
 import { parseSegmentFileName, resolveInside } from '@tapo/storage';
 import os from 'node:os';
@@ -42,6 +43,8 @@ Commands:
   cameras                     the configured cameras (no URLs) and their index totals
   segments <camera> [--from <time>] [--to <time>]
                               indexed segments of a camera (default: the last 24 h)
+  export <camera> --from <time> --to <time> --out <file>
+                              join the segments of a time range into one MP4 (an export job, with progress)
   prune [--dry-run]           apply the retention limits now (--dry-run: only list what would go)
   repair <file> [--reference <good file>] [--out <file>]
                               verify and repair a segment now
@@ -52,6 +55,7 @@ Environment: REDIS_URL, RECORDER_QUEUE_PREFIX, RECORDER_CONFIG (see README).`,
   status: `recorder status [--config FILE]\n\nOne line per camera: state, worker host, fps, last segment, last error.`,
   cameras: `recorder cameras [--config FILE]\n\nOne line per configured camera: id, enabled, segment length, audio, retention, segments and bytes in the index.`,
   segments: `recorder segments <camera> [--from <time>] [--to <time>] [--config FILE]\n\nTimes: ISO 8601 (2026-11-27T03:00:00Z) or relative (-2h, -30m). Default: the last 24 hours.`,
+  export: `recorder export <camera> --from <time> --to <time> --out <file> [--config FILE]\n\nEnqueues an export job (a worker joins the camera's segments in the range with\nffmpeg's concat demuxer, whole segments, no re-encoding), shows its progress,\nand copies the result to --out. Times: ISO 8601 or relative (-2h).`,
   prune: `recorder prune [--dry-run] [--config FILE]\n\nDeletes the oldest segments until every camera's maxAge / maxSize and the\nminFreeDisk floor hold. --dry-run prints what would be deleted and deletes nothing.`,
   repair: `recorder repair <file> [--reference <good file>] [--out <file>] [--config FILE]
 recorder repair --queue <file> [--reference <good file>]
@@ -117,8 +121,18 @@ export async function runCli(argv: string[], io: { out: NodeJS.WriteStream; err:
       say(HELP.main!);
       return cmd ? 0 : 2;
     }
+    // "--from -2h": a relative time looks like an option to parseArgs; glue it to its flag.
+    const args: string[] = [];
+    for (let i = 0; i < rest.length; i++) {
+      const a = rest[i]!;
+      const next = rest[i + 1];
+      if ((a === '--from' || a === '--to') && next && /^-\d/.test(next)) {
+        args.push(`${a}=${next}`);
+        i++;
+      } else args.push(a);
+    }
     const { values, positionals } = parseArgs({
-      args: rest,
+      args,
       allowPositionals: true,
       strict: true,
       options: {
@@ -189,6 +203,48 @@ export async function runCli(argv: string[], io: { out: NodeJS.WriteStream; err:
         redis.disconnect();
       }
       return 0;
+    }
+
+    if (cmd === 'export') {
+      const cameraId = positionals[0];
+      if (!cameraId) throw new UsageError('export needs a camera id (recorder export <camera> --from ... --to ... --out file)');
+      if (!values.out) throw new UsageError('export needs --out <file>');
+      if (!values.from || !values.to) throw new UsageError('export needs --from and --to');
+      const to = parseTime(values.to, Date.now());
+      const from = parseTime(values.from, to);
+      if (from >= to) throw new UsageError('--from must be before --to');
+      const { redis, prefix } = await connect();
+      const queue = createExportQueue(redis, prefix);
+      try {
+        const job = await queue.add(
+          EXPORT_JOB_NAME,
+          { cameraId, from: new Date(from).toISOString(), to: new Date(to).toISOString(), requestedAt: new Date().toISOString() },
+          EXPORT_JOB_OPTIONS,
+        );
+        const bar = progressBar(io.err);
+        for (;;) {
+          const j = await queue.getJob(job.id!);
+          const state = await j?.getState();
+          const p = j?.progress as { percent?: number } | undefined;
+          if (p && typeof p === 'object' && typeof p.percent === 'number') bar(p.percent, 100);
+          if (state === 'completed') {
+            const res = j!.returnvalue as ExportResult;
+            bar(100, 100);
+            await copyFile(path.join(config.recordingsDir, res.file), path.resolve(values.out));
+            say(`exported ${res.segments} segment(s), ${res.durationSeconds.toFixed(1)} s, ${fmtBytes(res.bytes)} → ${path.resolve(values.out)}`);
+            return 0;
+          }
+          if (state === 'failed') {
+            io.err.write(`\n`);
+            throw new Error(`export failed: ${j!.failedReason}`);
+          }
+          if (!j) throw new Error('the export job disappeared');
+          await new Promise((r) => setTimeout(r, 500));
+        }
+      } finally {
+        await queue.close();
+        redis.disconnect();
+      }
     }
 
     if (cmd === 'prune') {
