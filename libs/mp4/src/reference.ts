@@ -169,22 +169,18 @@ async function videoLayout(fh: FileHandle, trak: BoxNode, trex: ReturnType<typeo
   const spsNals: Buffer[] = [];
   const ppsNals: Buffer[] = [];
   let o = 5;
-  const nSps = c[o++]! & 0x1f;
-  for (let i = 0; i < nSps; i++) {
-    const len = c.readUInt16BE(o);
-    const sps = parseSps(c, o + 2, o + 2 + len);
-    ps.sps.set(sps.id, sps);
-    spsNals.push(Buffer.from(c.subarray(o + 2, o + 2 + len)));
-    o += 2 + len;
-  }
-  const nPps = c[o++]!;
-  for (let i = 0; i < nPps; i++) {
-    const len = c.readUInt16BE(o);
-    const pps = parsePps(c, o + 2, o + 2 + len);
-    ps.pps.set(pps.id, pps);
-    ppsNals.push(Buffer.from(c.subarray(o + 2, o + 2 + len)));
-    o += 2 + len;
-  }
+  // avcC: count, then (u16 length, NAL) per parameter set; SPS first, then PPS.
+  const readSets = <T extends { id: number }>(count: number, parse: (b: Buffer, start: number, end: number) => T, into: Map<number, T>, nals: Buffer[]) => {
+    for (let i = 0; i < count; i++) {
+      const len = c.readUInt16BE(o);
+      const set = parse(c, o + 2, o + 2 + len);
+      into.set(set.id, set);
+      nals.push(Buffer.from(c.subarray(o + 2, o + 2 + len)));
+      o += 2 + len;
+    }
+  };
+  readSets(c[o++]! & 0x1f, parseSps, ps.sps, spsNals);
+  readSets(c[o++]!, parsePps, ps.pps, ppsNals);
   if (lengthSize === 3) throw new Error('avcC NAL length size 3 is not allowed');
   if (entry.type === 'avc1' && (ps.sps.size === 0 || ps.pps.size === 0)) throw new Error('reference avcC holds no SPS/PPS');
   const nalTypes = new Set(DEFAULT_NAL_TYPES);
