@@ -290,6 +290,9 @@ describe('board: operators view (API, pages, files, exports, auth)', () => {
     expect(value(/^tapo_queue_jobs\{queue="record",state="active"\} (\S+)$/m)).toBe(1);
     expect(value(/^tapo_queue_jobs\{queue="export",state="completed"\} (\S+)$/m)).toBe(1);
     for (const q of ['repair', 'maintenance']) expect(r.text).toContain(`tapo_queue_jobs{queue="${q}",state="waiting"}`);
+    expect(value(/^tapo_camera_stalls\{camera="cam1"\} (\S+)$/m)).toBe(0);
+    expect(value(/^tapo_prune_deleted_segments_total (\S+)$/m)).toBeGreaterThanOrEqual(0);
+    expect(r.text).toMatch(/^tapo_repair_outcomes_total\{outcome="repaired"\} \d+$/m);
   });
 
   it('no camera password in any page or API answer', () => {

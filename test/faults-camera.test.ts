@@ -46,6 +46,7 @@ describe('camera faults', () => {
     expect(detection).toBeLessThanOrEqual(16);
     expect(resume).toBeLessThanOrEqual(8); // target 5 s, margin for CI
     expect(during.state).toMatch(/reconnecting|starting/);
+    expect(Object.keys(after.restartsByReason ?? {}).length, JSON.stringify(after)).toBeGreaterThan(0);
     expect(during.lastError ?? during.lastStall?.reason).toBeTruthy();
     // Segments after the freeze exist and play.
     await waitFor('a new closed segment', async () => {

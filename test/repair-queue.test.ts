@@ -7,6 +7,7 @@ import path from 'node:path';
 import { Queue, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readCounters } from '@tapo/queues';
 import { SegmentIndex } from '@tapo/segment-index';
 import { segmentPath } from '@tapo/storage';
 import { REDIS_URL, deletePrefix, tempDir, uniquePrefix, waitFor } from './helpers/env.js';
@@ -97,6 +98,7 @@ describe('repair chain through the repair queue', () => {
     expect(logs).toMatch(/rebuild done/);
     expect((await decodesCleanly(broken)).ok).toBe(true);
     expect((await index.get('cam2', rel(broken)))?.status).toBe('repaired');
+    expect((await readCounters(redis, prefix))['repair:repaired']).toBeGreaterThanOrEqual(2);
   }, 180_000);
 
   it('garbage ends unrecoverable with a reason; the original stays', async () => {

@@ -10,6 +10,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { parseConfig, type RecorderConfig } from '@tapo/config';
 import { runPrune } from '@tapo/maintenance';
+import { readCounters } from '@tapo/queues';
 import { SegmentIndex } from '@tapo/segment-index';
 import { segmentPath } from '@tapo/storage';
 import { REDIS_URL, deletePrefix, tempDir, uniquePrefix, waitFor } from './helpers/env.js';
@@ -183,6 +184,8 @@ describe('retention', () => {
       const done = await q.getJobs(['completed']);
       const prune = done.find((j) => j.name === 'prune' && (j.returnvalue as { deleted?: number })?.deleted === 3);
       expect(prune?.returnvalue).toMatchObject({ deleted: 3, byReason: { age: 3 }, cameras: [expect.objectContaining({ cameraId: 'cam1' })] });
+      // Counted for /metrics.
+      expect(await readCounters(redis, prefix)).toMatchObject({ 'prune:deleted': 3, 'prune:bytes': 3000 });
     } finally {
       await q.close();
       await worker.stop();

@@ -5,7 +5,7 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import type { ConfigSource } from '@tapo/config';
 import type { Logger } from '@tapo/log';
-import type { MaintenanceQueue, RecordQueue, RepairQueue } from '@tapo/queues';
+import { readCounters, type MaintenanceQueue, type RecordQueue, type RepairQueue } from '@tapo/queues';
 import { SegmentIndex } from '@tapo/segment-index';
 import type { ExportQueue } from '@tapo/export';
 import { createApiRouter, segmentsOverlapping } from './api.js';
@@ -98,6 +98,7 @@ export function createBoardApp(opts: BoardAppOptions): Express {
       ...(opts.maintenanceQueue ? [{ name: opts.maintenanceQueue.name, queue: opts.maintenanceQueue }] : []),
       ...(opts.exportQueue ? [{ name: opts.exportQueue.name, queue: opts.exportQueue }] : []),
     ],
+    counters: () => readCounters(opts.redis, opts.prefix),
   });
   app.get('/metrics', async (_req, res) => {
     try {

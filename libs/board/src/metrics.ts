@@ -33,6 +33,8 @@ export interface BoardMetrics {
 export function createBoardMetrics(o: {
   cameras(): Promise<CameraStatus[]>;
   queues: Array<{ name: string; queue: Pick<Queue, 'getJobCounts'> }>;
+  /** Install-wide event counters (prune deletions, repair outcomes). */
+  counters?(): Promise<Record<string, number>>;
 }): BoardMetrics {
   const registry = new Registry();
   const labels = ['camera'] as const;
@@ -49,10 +51,19 @@ export function createBoardMetrics(o: {
   const state = g('tapo_camera_state', 'Camera state (1 for the current state)', ['camera', 'state']);
   const up = g('tapo_camera_recording', '1 when the camera is recording');
   const jobs = g('tapo_queue_jobs', 'Jobs per queue and state', ['queue', 'state']);
+  const byReason = g('tapo_camera_ffmpeg_restarts_by_reason', 'ffmpeg restarts within the current record job, by cause (auth, refused, timeout, stall, disk-full, ...)', ['camera', 'reason']);
+  const stalls = g('tapo_camera_stalls', 'Times the watchdog found ffmpeg stalled in the current record job');
+  const pruned = g('tapo_prune_deleted_segments_total', 'Segments deleted by prune jobs (all time)', []);
+  const prunedBytes = g('tapo_prune_deleted_bytes_total', 'Bytes deleted by prune jobs (all time)', []);
+  const repairs = g('tapo_repair_outcomes_total', 'Repair chain outcomes (all time)', ['outcome']);
 
   async function refresh(): Promise<void> {
     const cams = await o.cameras();
-    for (const m of [bytes, closed, restarts, fps, sinceLast, heartbeatAge, disk, segs, state, up, jobs]) m.reset();
+    for (const m of [bytes, closed, restarts, fps, sinceLast, heartbeatAge, disk, segs, state, up, jobs, byReason, stalls, pruned, prunedBytes, repairs]) m.reset();
+    const counters = (await o.counters?.()) ?? {};
+    pruned.set(counters['prune:deleted'] ?? 0);
+    prunedBytes.set(counters['prune:bytes'] ?? 0);
+    for (const outcome of ['repaired', 'unrecoverable']) repairs.set({ outcome }, counters[`repair:${outcome}`] ?? 0);
     for (const c of cams) {
       const camera = c.id;
       const p = c.progress;
@@ -60,6 +71,8 @@ export function createBoardMetrics(o: {
         bytes.set({ camera }, p.bytes ?? 0);
         closed.set({ camera }, p.segmentsClosed ?? 0);
         restarts.set({ camera }, p.restarts ?? 0);
+        stalls.set({ camera }, p.stalls ?? 0);
+        for (const [reason, n] of Object.entries(p.restartsByReason ?? {})) byReason.set({ camera, reason }, n);
       }
       if (c.fps !== undefined) fps.set({ camera }, c.fps);
       if (c.lastSegmentAt) sinceLast.set({ camera }, Math.max(0, (Date.now() - Date.parse(c.lastSegmentAt)) / 1000));

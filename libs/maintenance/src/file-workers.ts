@@ -12,6 +12,7 @@ import {
   createMaintenanceQueue,
   createRepairQueue,
   fileQueueName,
+  incrementCounter,
   type MaintenanceQueue,
   type RepairQueue,
 } from '@tapo/queues';
@@ -54,7 +55,8 @@ export async function startFileWorkers(o: FileWorkersOptions): Promise<FileWorke
   const maintenanceQueue = createMaintenanceQueue(o.redis, o.prefix, maintName);
   repairQueue.on('error', () => {});
   maintenanceQueue.on('error', () => {});
-  const deps = { getConfig: o.getConfig, index, repairQueue, hostname: o.hostname, logger: o.logger, ...(local ? { onlyHost: o.hostname } : {}) };
+  const count = (field: string, by: number) => incrementCounter(o.redis, o.prefix, field, by);
+  const deps = { getConfig: o.getConfig, index, repairQueue, hostname: o.hostname, logger: o.logger, count, ...(local ? { onlyHost: o.hostname } : {}) };
 
   const repairWorker = new Worker(
     repairName,
@@ -82,7 +84,7 @@ export async function startFileWorkers(o: FileWorkersOptions): Promise<FileWorke
 
   let running: Promise<PruneSummary> | undefined;
   function pruneNow(trigger: string): Promise<PruneSummary> {
-    running ??= runPrune({ config: o.getConfig(), index, ...(local ? { onlyHost: o.hostname } : {}) })
+    running ??= runPrune({ config: o.getConfig(), index, count, ...(local ? { onlyHost: o.hostname } : {}) })
       .then((r) => {
         o.logger.warn({ deleted: r.deleted, bytes: r.bytes, trigger }, `emergency prune (${trigger}): deleted ${r.deleted} segment(s), ${r.bytes} bytes`);
         return r;

@@ -27,6 +27,8 @@ export interface FileJobDeps {
   repairQueue: Queue;
   hostname: string;
   logger: Logger;
+  /** Adds to the install's event counters (for /metrics). */
+  count?(field: string, by: number): Promise<void>;
 }
 
 async function log(job: Job, line: string): Promise<void> {
@@ -78,6 +80,7 @@ export async function processVerify(deps: FileJobDeps, job: Job<VerifyJobData>):
   }
   if (decision.action === 'unrecoverable') {
     await verifyAndIndex({ index: deps.index, recordingsDir: config.recordingsDir, cameraId: data.cameraId, file: data.file, host: data.host, status: 'unrecoverable' });
+    await deps.count?.('repair:unrecoverable', 1);
     await log(job, `unrecoverable: ${decision.reason}; the original stays`);
     return { kind: c.kind, action: 'unrecoverable', reason: decision.reason };
   }
@@ -115,6 +118,7 @@ export async function processRepair(deps: FileJobDeps, job: Job<RepairJobData>):
     if (!swap.replaced) throw new Error(swap.detail);
     await log(job, `${data.step} done: ${result.videoSamples} video frames (${result.keyframes} keyframes), ${result.audioSamples} audio frames, ${result.droppedBytes} bytes dropped; replaced the original (${swap.detail})`);
     await verifyAndIndex({ index: deps.index, recordingsDir: config.recordingsDir, cameraId: data.cameraId, file: data.file, host: data.host, status: 'repaired' });
+    await deps.count?.('repair:repaired', 1);
     const then = data.then ?? [];
     if (then.length) {
       const [nextStep, ...more] = then;
@@ -134,6 +138,7 @@ export async function processRepair(deps: FileJobDeps, job: Job<RepairJobData>):
     }
     if (data.step === 'rebuild' && job.attemptsMade + 1 < (job.opts.attempts ?? 1)) throw e;
     await verifyAndIndex({ index: deps.index, recordingsDir: config.recordingsDir, cameraId: data.cameraId, file: data.file, host: data.host, status: 'unrecoverable' }).catch(() => {});
+    await deps.count?.('repair:unrecoverable', 1);
     await log(job, `unrecoverable: ${why}; the original stays`);
     throw new Error(`unrecoverable: ${why}`);
   }
@@ -146,7 +151,7 @@ export async function processMaintenance(
 ): Promise<unknown> {
   const config = deps.getConfig();
   if (job.name === 'prune') {
-    const res = await runPrune({ config, index: deps.index, dryRun: !!job.data.dryRun, ...(deps.onlyHost ? { onlyHost: deps.onlyHost } : {}) });
+    const res = await runPrune({ config, index: deps.index, dryRun: !!job.data.dryRun, ...(deps.onlyHost ? { onlyHost: deps.onlyHost } : {}), ...(deps.count ? { count: deps.count } : {}) });
     if (res.deleted) await log(job, `${job.data.trigger ?? 'prune'}: deleted ${res.deleted} segment(s), ${res.bytes} bytes (${JSON.stringify(res.byReason)})`);
     if (res.floorUnreachable) await log(job, 'free-disk floor cannot be reached by deleting segments');
     if (res.deleted) deps.logger.info({ deleted: res.deleted, bytes: res.bytes, byReason: res.byReason }, `prune deleted ${res.deleted} segment(s)`);

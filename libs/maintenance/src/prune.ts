@@ -31,6 +31,8 @@ export async function runPrune(opts: {
   dryRun?: boolean;
   now?: number;
   onlyHost?: string;
+  /** Adds to the install's event counters (not in dry runs). */
+  count?(field: string, by: number): Promise<void>;
 }): Promise<PruneSummary> {
   const t0 = performance.now();
   const now = opts.now ?? Date.now();
@@ -96,6 +98,10 @@ export async function runPrune(opts: {
     summary.deleted = res.deleted;
     summary.bytes = res.bytes;
     summary.skipped = res.skipped;
+    if (res.deleted) {
+      await opts.count?.('prune:deleted', res.deleted);
+      await opts.count?.('prune:bytes', res.bytes);
+    }
   }
   summary.tookMs = Math.round(performance.now() - t0);
   return summary;

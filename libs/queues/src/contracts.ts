@@ -34,6 +34,10 @@ export interface RecorderSnapshot {
   /** Last time ffmpeg's output advanced (ISO). */
   lastProgressAt?: string;
   restarts: number;
+  /** Restarts by classified cause (auth, refused, timeout, stall, ...). */
+  restartsByReason?: Record<string, number>;
+  /** Times the watchdog found ffmpeg stalled. */
+  stalls?: number;
   lastError?: string;
   lastErrorAt?: string;
   /** Classified cause of the last failure (auth, not-found, refused, timeout, ...). */

@@ -65,3 +65,17 @@ export async function checkEvictionPolicy(redis: Redis): Promise<string | undefi
   }
   return undefined;
 }
+
+/** Install-wide event counters (prune deletions, repair outcomes), read by /metrics. */
+export function countersKey(prefix: string): string {
+  return `${prefix}:counters`;
+}
+
+export async function incrementCounter(redis: Redis, prefix: string, field: string, by = 1): Promise<void> {
+  await redis.hincrby(countersKey(prefix), field, Math.round(by)).catch(() => {});
+}
+
+export async function readCounters(redis: Redis, prefix: string): Promise<Record<string, number>> {
+  const raw = await redis.hgetall(countersKey(prefix));
+  return Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, Number(v) || 0]));
+}

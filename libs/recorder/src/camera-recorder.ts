@@ -96,6 +96,8 @@ export class CameraRecorder {
   private segmentsClosed = 0;
   private lastSegment: RecorderSnapshot['lastSegment'];
   private restarts = 0;
+  private restartsByReason: Record<string, number> = {};
+  private stalls = 0;
   private lastError: string | undefined;
   private lastErrorAt: string | undefined;
   private lastFailure: FfmpegFailure | undefined;
@@ -142,6 +144,8 @@ export class CameraRecorder {
       bytes: this.bytesClosed + currentBytes,
       segmentsClosed: this.segmentsClosed,
       restarts: this.restarts,
+      restartsByReason: { ...this.restartsByReason },
+      stalls: this.stalls,
     };
     if (this.run_?.pid) snap.ffmpegPid = this.run_.pid;
     if (this.runStartedAt) snap.runStartedAt = new Date(this.runStartedAt).toISOString();
@@ -280,6 +284,7 @@ export class CameraRecorder {
         if (reason) {
           stallReason = reason;
           this.lastStall = { at: new Date(now).toISOString(), reason };
+          this.stalls++;
           this.log.warn({ reason, pid: run.pid }, `ffmpeg stalled (${reason}): killing it`);
           this.opts.onStall?.(reason);
           void run.terminate(1000);
@@ -324,6 +329,8 @@ export class CameraRecorder {
       }
       this.fail(kind, message, exit);
       this.restarts++;
+      const why = stallReason ? 'stall' : kind;
+      this.restartsByReason[why] = (this.restartsByReason[why] ?? 0) + 1;
       const delay = kind === 'auth' ? (this.opts.authRetryMs ?? 60_000) : this.backoff.next(healthyMs);
       this.log.info({ delayMs: delay }, `restarting ffmpeg in ${(delay / 1000).toFixed(1)}s`);
       await sleep(delay, signal);
