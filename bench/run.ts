@@ -11,7 +11,7 @@ import { measureIndexMemory } from './index-memory.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const quick = process.argv.includes('--quick');
-const faults = process.argv.includes('--faults') || !quick;
+const faults = process.argv.includes('--faults') || (!quick && !process.argv.includes('--no-faults'));
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const counts = quick ? [1, 8] : [1, 8, 32];
 const windowSeconds = quick ? 20 : 60;
