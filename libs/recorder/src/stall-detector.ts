@@ -13,6 +13,8 @@ export class StallDetector {
     private readonly stallMs: number,
     private readonly idleCpuPercent: number,
     runStartedAt: number,
+    /** Interval between CPU samples (each sample measures the interval before it). */
+    private readonly sampleEveryMs = 2000,
   ) {
     this.lastAdvanceAt = runStartedAt;
   }
@@ -37,8 +39,18 @@ export class StallDetector {
   /** The stall reason at `now`, or undefined while healthy. */
   check(now: number): string | undefined {
     const secs = Math.round(this.stallMs / 100) / 10;
-    if (now - this.lastAdvanceAt > this.stallMs) {
+    const quiet = now - this.lastAdvanceAt;
+    if (quiet > this.stallMs) {
       return this.advancedOnce ? `no progress for ${secs}s` : `no video within ${secs}s of starting`;
+    }
+    // Progress stopped for half the window and ffmpeg does nothing at all in
+    // that time (every CPU sample measured wholly after the last frame is ~0):
+    // blocked on a silent camera. Found sooner than by the window alone.
+    if (this.advancedOnce && quiet > this.stallMs / 2) {
+      const after = this.samples.filter((x) => x.at - this.sampleEveryMs >= this.lastAdvanceAt);
+      if (after.length >= 2 && after.every((x) => x.cpu < this.idleCpuPercent)) {
+        return `no progress for ${Math.round(quiet / 100) / 10}s and CPU idle`;
+      }
     }
     const s = this.samples;
     if (
