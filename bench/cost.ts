@@ -35,10 +35,15 @@ async function bare(n: number, url: string, windowMs: number): Promise<{ cpu: nu
       const id = `cam${i}`;
       await ensureDayFolders(dir, id);
       const args = buildRecordArgs({ url, outputPattern: ffmpegSegmentPattern(dir, id), segmentSeconds: 10, audio: 'aac' });
-      procs.push(spawn('ffmpeg', args, { stdio: ['pipe', 'ignore', 'ignore', 'ignore'], env: { ...process.env, TZ: 'UTC' } }));
+      // Same pipes as the worker gives it (progress on 1, log on 2, segment list on 3), drained.
+      const p = spawn('ffmpeg', args, { stdio: ['pipe', 'pipe', 'pipe', 'pipe'], env: { ...process.env, TZ: 'UTC' } });
+      for (const s of [p.stdout, p.stderr, p.stdio[3]]) (s as NodeJS.ReadableStream | null)?.resume();
+      procs.push(p);
     }
     await sleep(5000);
     const pids = procs.map((p) => p.pid!);
+    const alive = procs.filter((p) => p.exitCode === null && p.signalCode === null).length;
+    if (alive !== n) throw new Error(`only ${alive} of ${n} bare ffmpegs are running`);
     const c0 = pids.reduce((a, p) => a + cpuSeconds(p), 0);
     await sleep(windowMs);
     const c1 = pids.reduce((a, p) => a + cpuSeconds(p), 0);
