@@ -18,6 +18,7 @@ export type { RecorderSnapshot } from '@tapo/queues';
 import { ensureDayFolders, ffmpegSegmentPattern, resolveListedSegment } from '@tapo/storage';
 import { Backoff, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
 import { startFfmpeg, type FfmpegExit, type FfmpegRun } from './ffmpeg-process.js';
+import { probeRtsp } from './rtsp-probe.js';
 import { StallDetector } from './stall-detector.js';
 
 export interface ClosedSegment {
@@ -333,11 +334,30 @@ export class CameraRecorder {
       this.restartsByReason[why] = (this.restartsByReason[why] ?? 0) + 1;
       const delay = kind === 'auth' ? (this.opts.authRetryMs ?? 60_000) : this.backoff.next(healthyMs);
       this.log.info({ delayMs: delay }, `restarting ffmpeg in ${(delay / 1000).toFixed(1)}s`);
-      await sleep(delay, signal);
+      if (kind === 'auth' || delay <= 1000) await sleep(delay, signal);
+      else await this.waitForCamera(camera.url, delay, signal);
     }
     clearInterval(dayTimer);
     this.setState('stopped', String(signal.reason ?? 'stopped'));
     return signal.reason;
+  }
+
+  /**
+   * Backoff that ends early when the camera answers again: after 1 s, a cheap
+   * RTSP OPTIONS probe every second; ffmpeg starts as soon as one answers (a
+   * camera back from an outage records again within about a second, whatever
+   * the backoff had grown to).
+   */
+  private async waitForCamera(url: string, delayMs: number, signal: AbortSignal): Promise<void> {
+    const until = Date.now() + delayMs;
+    await sleep(1000, signal);
+    while (!signal.aborted && Date.now() < until) {
+      if (await probeRtsp(url, 800)) {
+        this.log.info('camera answers again: restarting ffmpeg now');
+        return;
+      }
+      await sleep(Math.min(1000, Math.max(0, until - Date.now())), signal);
+    }
   }
 
   private fail(kind: FfmpegFailure, message: string, exit?: FfmpegExit): void {
