@@ -7,7 +7,7 @@ import { decodeInfo, encodeInfo, type SegmentRecord } from './record.js';
  *   <prefix>:seginfo:<camera>  HASH  file → "durationMs|bytes|status|host"
  *   <prefix>:segstats          HASH  <camera>:bytes, <camera>:count (O(1) totals)
  *   <prefix>:seg-cameras       SET   cameras with segments
- * About 200 bytes of Redis memory per segment (see docs/design.md). It can be
+ * About 300 bytes of Redis memory per segment (measured: see docs/design.md). It can be
  * rebuilt from the files on disk at any time (rescan): the files are the truth.
  */
 const UPSERT = `
