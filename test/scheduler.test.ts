@@ -3,16 +3,8 @@
 // recording stops, and starts again when it is re-enabled.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sleep, waitFor } from './helpers/env.js';
+import { alive } from './helpers/procs.js';
 import { TestStack } from './helpers/stack.js';
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('scheduler: one record job per camera', () => {
   const stack = new TestStack('sched');

@@ -1,7 +1,7 @@
 import { access, copyFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { ConfigError, readRuntimeSettings, resolveConfigPath, loadConfigFile, type RecorderConfig } from '@tapo/config';
+import { ConfigError, DEFAULT_REDIS_URL, readRuntimeSettings, resolveConfigPath, loadConfigFile, type RecorderConfig } from '@tapo/config';
 import { redactText, registerUrlSecrets } from '@tapo/log';
 import { classifyMp4 } from '@tapo/mp4';
 import {
@@ -12,11 +12,8 @@ import {
   scanRecordings,
   tempPathFor,
 } from '@tapo/maintenance';
+import type { Redis } from 'ioredis';
 import {
-  DEFAULT_REDIS_URL,
-} from '@tapo/config';
-import {
-  MAINTENANCE_QUEUE,
   REPAIR_QUEUE,
   VERIFY_JOB_NAME,
   VERIFY_JOB_OPTIONS,
@@ -89,13 +86,18 @@ function loadConfig(configFlag: string | undefined): RecorderConfig {
   return cfg;
 }
 
-async function connect() {
+/** Runs `fn` with a Redis connection (REDIS_URL, RECORDER_QUEUE_PREFIX) and always disconnects. */
+async function withRedis<T>(fn: (redis: Redis, prefix: string) => Promise<T>): Promise<T> {
   const settings = readRuntimeSettings();
   const url = settings.redisUrl ?? DEFAULT_REDIS_URL;
   await waitForRedis(url, 5000);
   const redis = createRedis(url, { name: 'recorder-cli' });
   redis.on('error', () => {});
-  return { redis, prefix: settings.queuePrefix };
+  try {
+    return await fn(redis, settings.queuePrefix);
+  } finally {
+    redis.disconnect();
+  }
 }
 
 const fmtBytes = (n: number) => (n >= 1e9 ? `${(n / 1e9).toFixed(2)} GB` : n >= 1e6 ? `${(n / 1e6).toFixed(1)} MB` : `${n} B`);
@@ -155,25 +157,24 @@ export async function runCli(argv: string[], io: { out: NodeJS.WriteStream; err:
     const config = loadConfig(values.config);
 
     if (cmd === 'status') {
-      const { redis, prefix } = await connect();
-      const queue = createRecordQueue(redis, prefix);
-      try {
-        const cams = await listCameraStatus(queue, redis, prefix, config);
-        say(['camera', 'state', 'host', 'fps', 'last segment', 'error'].join('\t'));
-        for (const c of cams) {
-          const p = c.progress;
-          say([c.id, c.state, p?.host ?? '-', p ? String(p.fps) : '-', p?.lastSegment?.file ?? '-', p?.lastError && c.state !== 'recording' ? p.lastError : ''].join('\t'));
+      await withRedis(async (redis, prefix) => {
+        const queue = createRecordQueue(redis, prefix);
+        try {
+          const cams = await listCameraStatus(queue, redis, prefix, config);
+          say(['camera', 'state', 'host', 'fps', 'last segment', 'error'].join('\t'));
+          for (const c of cams) {
+            const p = c.progress;
+            say([c.id, c.state, p?.host ?? '-', p ? String(p.fps) : '-', p?.lastSegment?.file ?? '-', p?.lastError && c.state !== 'recording' ? p.lastError : ''].join('\t'));
+          }
+        } finally {
+          await queue.close();
         }
-      } finally {
-        await queue.close();
-        redis.disconnect();
-      }
+      });
       return 0;
     }
 
     if (cmd === 'cameras') {
-      const { redis, prefix } = await connect();
-      try {
+      await withRedis(async (redis, prefix) => {
         const index = new SegmentIndex(redis, prefix);
         say(['camera', 'enabled', 'segment', 'audio', 'maxAge', 'maxSize', 'segments', 'bytes'].join('\t'));
         for (const c of config.cameras) {
@@ -181,9 +182,7 @@ export async function runCli(argv: string[], io: { out: NodeJS.WriteStream; err:
           const r = c.retention;
           say([c.id, c.enabled ? 'yes' : 'no', `${c.segmentSeconds}s`, c.audio, r.maxAgeSeconds ? `${r.maxAgeSeconds / 86400}d` : '-', r.maxBytes ? fmtBytes(r.maxBytes) : '-', String(st.count), fmtBytes(st.bytes)].join('\t'));
         }
-      } finally {
-        redis.disconnect();
-      }
+      });
       return 0;
     }
 
@@ -193,15 +192,10 @@ export async function runCli(argv: string[], io: { out: NodeJS.WriteStream; err:
       const to = parseTime(values.to, Date.now());
       const from = parseTime(values.from, to - 24 * 3600_000);
       if (from > to) throw new UsageError('--from is after --to');
-      const { redis, prefix } = await connect();
-      try {
-        const segs = await new SegmentIndex(redis, prefix).range(cameraId, from, to);
-        say(['start (UTC)', 'duration', 'bytes', 'status', 'host', 'file'].join('\t'));
-        for (const g of segs) say([new Date(g.startMs).toISOString(), `${(g.durationMs / 1000).toFixed(1)}s`, fmtBytes(g.bytes), g.status, g.host, g.file].join('\t'));
-        say(`${segs.length} segment(s) from ${new Date(from).toISOString()} to ${new Date(to).toISOString()}`);
-      } finally {
-        redis.disconnect();
-      }
+      const segs = await withRedis((redis, prefix) => new SegmentIndex(redis, prefix).range(cameraId, from, to));
+      say(['start (UTC)', 'duration', 'bytes', 'status', 'host', 'file'].join('\t'));
+      for (const g of segs) say([new Date(g.startMs).toISOString(), `${(g.durationMs / 1000).toFixed(1)}s`, fmtBytes(g.bytes), g.status, g.host, g.file].join('\t'));
+      say(`${segs.length} segment(s) from ${new Date(from).toISOString()} to ${new Date(to).toISOString()}`);
       return 0;
     }
 
@@ -213,78 +207,74 @@ export async function runCli(argv: string[], io: { out: NodeJS.WriteStream; err:
       const to = parseTime(values.to, Date.now());
       const from = parseTime(values.from, to);
       if (from >= to) throw new UsageError('--from must be before --to');
-      const { redis, prefix } = await connect();
-      const queue = createExportQueue(redis, prefix);
-      try {
-        const job = await queue.add(
-          EXPORT_JOB_NAME,
-          { cameraId, from: new Date(from).toISOString(), to: new Date(to).toISOString(), requestedAt: new Date().toISOString() },
-          EXPORT_JOB_OPTIONS,
-        );
-        const bar = progressBar(io.err);
-        for (;;) {
-          const j = await queue.getJob(job.id!);
-          const state = await j?.getState();
-          const p = j?.progress as { percent?: number } | undefined;
-          if (p && typeof p === 'object' && typeof p.percent === 'number') bar(p.percent, 100);
-          if (state === 'completed') {
-            const res = j!.returnvalue as ExportResult;
-            bar(100, 100);
-            await copyFile(path.join(config.recordingsDir, res.file), path.resolve(values.out));
-            say(`exported ${res.segments} segment(s), ${res.durationSeconds.toFixed(1)} s, ${fmtBytes(res.bytes)} → ${path.resolve(values.out)}`);
-            return 0;
+      const out = path.resolve(values.out);
+      return withRedis(async (redis, prefix) => {
+        const queue = createExportQueue(redis, prefix);
+        try {
+          const job = await queue.add(
+            EXPORT_JOB_NAME,
+            { cameraId, from: new Date(from).toISOString(), to: new Date(to).toISOString(), requestedAt: new Date().toISOString() },
+            EXPORT_JOB_OPTIONS,
+          );
+          const bar = progressBar(io.err);
+          for (;;) {
+            const j = await queue.getJob(job.id!);
+            const state = await j?.getState();
+            const p = j?.progress as { percent?: number } | undefined;
+            if (p && typeof p === 'object' && typeof p.percent === 'number') bar(p.percent, 100);
+            if (state === 'completed') {
+              const res = j!.returnvalue as ExportResult;
+              bar(100, 100);
+              await copyFile(path.join(config.recordingsDir, res.file), out);
+              say(`exported ${res.segments} segment(s), ${res.durationSeconds.toFixed(1)} s, ${fmtBytes(res.bytes)} → ${out}`);
+              return 0;
+            }
+            if (state === 'failed') {
+              io.err.write(`\n`);
+              throw new Error(`export failed: ${j!.failedReason}`);
+            }
+            if (!j) throw new Error('the export job disappeared');
+            await new Promise((r) => setTimeout(r, 500));
           }
-          if (state === 'failed') {
-            io.err.write(`\n`);
-            throw new Error(`export failed: ${j!.failedReason}`);
-          }
-          if (!j) throw new Error('the export job disappeared');
-          await new Promise((r) => setTimeout(r, 500));
+        } finally {
+          await queue.close();
         }
-      } finally {
-        await queue.close();
-        redis.disconnect();
-      }
+      });
     }
 
     if (cmd === 'prune') {
-      const { redis, prefix } = await connect();
-      try {
-        const res = await runPrune({ config, index: new SegmentIndex(redis, prefix), dryRun: !!values['dry-run'] });
-        if (res.dryRun) {
-          for (const d of res.wouldDelete ?? []) say(`would delete ${d.file} (${d.reason}, ${fmtBytes(d.bytes)})`);
-          say(`dry run: ${res.deleted} segment(s), ${fmtBytes(res.bytes)} would be deleted; nothing was deleted`);
-        } else {
-          say(`deleted ${res.deleted} segment(s), ${fmtBytes(res.bytes)}`);
-          for (const s of res.skipped) say(`skipped ${s.file}: ${s.why}`);
-        }
-        for (const c of res.cameras) say(`  ${c.cameraId}: keeps ${c.keptCount} segment(s)${c.oldestKept ? `, oldest ${c.oldestKept}` : ''}`);
-      } finally {
-        redis.disconnect();
+      const res = await withRedis((redis, prefix) => runPrune({ config, index: new SegmentIndex(redis, prefix), dryRun: !!values['dry-run'] }));
+      if (res.dryRun) {
+        for (const d of res.wouldDelete ?? []) say(`would delete ${d.file} (${d.reason}, ${fmtBytes(d.bytes)})`);
+        say(`dry run: ${res.deleted} segment(s), ${fmtBytes(res.bytes)} would be deleted; nothing was deleted`);
+      } else {
+        say(`deleted ${res.deleted} segment(s), ${fmtBytes(res.bytes)}`);
+        for (const s of res.skipped) say(`skipped ${s.file}: ${s.why}`);
       }
+      for (const c of res.cameras) say(`  ${c.cameraId}: keeps ${c.keptCount} segment(s)${c.oldestKept ? `, oldest ${c.oldestKept}` : ''}`);
       return 0;
     }
 
     if (cmd === 'rescan') {
-      const { redis, prefix } = await connect();
       const host = os.hostname();
-      const repairQueue = createRepairQueue(redis, prefix, fileQueueName(REPAIR_QUEUE, config.storage, host));
-      try {
-        const res = await scanRecordings({
-          config,
-          index: new SegmentIndex(redis, prefix),
-          host,
-          rebuild: true,
-          ...(values.camera ? { cameras: [values.camera] } : {}),
-          enqueueVerify: async (cameraId, file, reason) => {
-            await repairQueue.add(VERIFY_JOB_NAME, { cameraId, file, host, reason, reportedAt: new Date().toISOString() }, { ...VERIFY_JOB_OPTIONS, jobId: verifyJobId(cameraId, path.basename(file)) });
-          },
-        });
-        say(`rescan: ${res.cameras} camera(s), ${res.indexed} segment(s) indexed, ${res.broken} sent to verify, ${res.skippedLive} being written`);
-      } finally {
-        await repairQueue.close();
-        redis.disconnect();
-      }
+      await withRedis(async (redis, prefix) => {
+        const repairQueue = createRepairQueue(redis, prefix, fileQueueName(REPAIR_QUEUE, config.storage, host));
+        try {
+          const res = await scanRecordings({
+            config,
+            index: new SegmentIndex(redis, prefix),
+            host,
+            rebuild: true,
+            ...(values.camera ? { cameras: [values.camera] } : {}),
+            enqueueVerify: async (cameraId, file, reason) => {
+              await repairQueue.add(VERIFY_JOB_NAME, { cameraId, file, host, reason, reportedAt: new Date().toISOString() }, { ...VERIFY_JOB_OPTIONS, jobId: verifyJobId(cameraId, path.basename(file)) });
+            },
+          });
+          say(`rescan: ${res.cameras} camera(s), ${res.indexed} segment(s) indexed, ${res.broken} sent to verify, ${res.skippedLive} being written`);
+        } finally {
+          await repairQueue.close();
+        }
+      });
       return 0;
     }
 
@@ -298,21 +288,21 @@ export async function runCli(argv: string[], io: { out: NodeJS.WriteStream; err:
         throw new UsageError(`${abs} is outside recordingsDir (${config.recordingsDir}): only files there can be queued`);
       }
       const cameraId = rel.split(path.sep)[0]!;
-      const { redis, prefix } = await connect();
       const host = os.hostname();
-      const q = createRepairQueue(redis, prefix, fileQueueName(REPAIR_QUEUE, config.storage, host));
-      try {
-        const refRel = values.reference ? path.relative(config.recordingsDir, path.resolve(values.reference)) : undefined;
-        const job = await q.add(
-          VERIFY_JOB_NAME,
-          { cameraId, file: rel, host, reason: 'queued by hand (recorder repair --queue)', reportedAt: new Date().toISOString(), ...(refRel ? { reference: refRel } : {}) },
-          { ...VERIFY_JOB_OPTIONS, jobId: `${verifyJobId(cameraId, path.basename(rel))}-manual-${Date.now()}` },
-        );
-        say(`queued verify job ${job.id} for ${rel} (see Bull Board, queue ${q.name})`);
-      } finally {
-        await q.close();
-        redis.disconnect();
-      }
+      await withRedis(async (redis, prefix) => {
+        const q = createRepairQueue(redis, prefix, fileQueueName(REPAIR_QUEUE, config.storage, host));
+        try {
+          const refRel = values.reference ? path.relative(config.recordingsDir, path.resolve(values.reference)) : undefined;
+          const job = await q.add(
+            VERIFY_JOB_NAME,
+            { cameraId, file: rel, host, reason: 'queued by hand (recorder repair --queue)', reportedAt: new Date().toISOString(), ...(refRel ? { reference: refRel } : {}) },
+            { ...VERIFY_JOB_OPTIONS, jobId: `${verifyJobId(cameraId, path.basename(rel))}-manual-${Date.now()}` },
+          );
+          say(`queued verify job ${job.id} for ${rel} (see Bull Board, queue ${q.name})`);
+        } finally {
+          await q.close();
+        }
+      });
       return 0;
     }
     await access(abs).catch(() => {
@@ -334,13 +324,12 @@ export async function runCli(argv: string[], io: { out: NodeJS.WriteStream; err:
     if (!reference && decision.steps.includes('rebuild')) {
       const parsed = parseSegmentFileName(path.basename(abs));
       if (parsed) {
-        const { redis, prefix } = await connect().catch(() => ({ redis: undefined, prefix: '' }));
-        if (redis) {
+        // The nearest good segment of the camera in the index (none if Redis is not there).
+        const rec = await withRedis(async (redis, prefix) => {
           const index = new SegmentIndex(redis, prefix);
-          const rec = (await index.previousGood(parsed.cameraId, parsed.start.getTime())) ?? (await index.nextGood(parsed.cameraId, parsed.start.getTime()));
-          redis.disconnect();
-          if (rec) reference = path.join(config.recordingsDir, rec.file);
-        }
+          return (await index.previousGood(parsed.cameraId, parsed.start.getTime())) ?? (await index.nextGood(parsed.cameraId, parsed.start.getTime()));
+        }).catch(() => undefined);
+        if (rec) reference = path.join(config.recordingsDir, rec.file);
       }
       if (!reference) throw new UsageError('this file has no moov: give a good segment of the same camera with --reference <file>');
       say(`reference: ${reference}`);
@@ -381,5 +370,3 @@ export async function runCli(argv: string[], io: { out: NodeJS.WriteStream; err:
     return 1;
   }
 }
-
-void MAINTENANCE_QUEUE;

@@ -1,6 +1,6 @@
 // Writes a complete moov for tracks given as sample tables (offsets, sizes, sync samples, timing).
 import { box, ByteWriter, fullBox } from './box-writer.js';
-import { serializeNode, type BoxNode } from './box-tree.js';
+import { serializeNode } from './box-tree.js';
 import type { TrackLayout } from './reference.js';
 
 /** A track to write: the layout taken from the reference, plus the rebuilt sample tables. */
