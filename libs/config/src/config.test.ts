@@ -141,6 +141,52 @@ cameras:
     );
   });
 
+  it('parses replicas, receive tokens and alerts, naming bad fields', () => {
+    const cfg = parseConfig(
+      `cameras:
+  - id: a
+    url: rtsp://h/1
+replicas:
+  - id: nas
+    type: directory
+    path: /mnt/nas/rec
+    retention: { maxAge: 30d, maxSize: 1TB }
+  - id: office
+    type: http
+    url: https://office:3000/
+    token: \${TOKEN}
+    cameras: [a]
+    alertAfter: 10m
+receive:
+  tokens:
+    - { id: house, token: 0123456789abcdef0123, cameraPrefix: house- }
+alerts:
+  targets:
+    - { id: phone, type: ntfy, url: "https://ntfy.example/topic", events: [camera-offline, camera-back] }
+`,
+      FILE,
+      { TOKEN: 'tok-0123456789abcdef' },
+    );
+    expect(cfg.replicas).toEqual([
+      { id: 'nas', type: 'directory', path: '/mnt/nas/rec', retention: { maxAgeSeconds: 30 * 86400, maxBytes: 1e12 }, alertAfterSeconds: 300 },
+      { id: 'office', type: 'http', url: 'https://office:3000', token: 'tok-0123456789abcdef', cameras: ['a'], retention: {}, alertAfterSeconds: 600 },
+    ]);
+    expect(cfg.receive.tokens).toEqual([{ id: 'house', token: '0123456789abcdef0123', cameraPrefix: 'house-' }]);
+    expect(cfg.alerts).toMatchObject({ offlineAfterSeconds: 30, minIntervalSeconds: 60, targets: [{ id: 'phone', type: 'ntfy', headers: {} }] });
+    expect(parseConfig('', FILE, {}).replicas).toEqual([]);
+    expect(err('replicas:\n  - { id: x, type: ftp, path: /a }\n').message).toContain('field "replicas.0.type"');
+    expect(err('replicas:\n  - { id: x, type: http, url: "ftp://a", token: 0123456789abcdef0 }\n').message).toContain(
+      'field "replicas.0.url": must be an http:// or https:// URL',
+    );
+    expect(err('replicas:\n  - { id: x, type: http, url: "http://a", token: short }\n').message).toContain('at least 16 characters');
+    expect(err('replicas:\n  - { id: x, type: directory, path: /a }\n  - { id: x, type: directory, path: /b }\n').message).toContain(
+      'field "replicas[1].id": duplicate id "x"',
+    );
+    expect(err('replicas:\n  - { id: x, type: directory, path: /a, cameras: [nope] }\n').message).toContain('unknown camera "nope"');
+    expect(err('alerts:\n  targets:\n    - { id: t, type: email, url: "http://a" }\n').message).toContain('field "alerts.targets.0.type"');
+    expect(err('alerts:\n  targets:\n    - { id: t, type: webhook, url: "http://a", events: [fire] }\n').message).toContain('alerts.targets.0.events.0');
+  });
+
   it('parses durations', () => {
     expect(parseDurationSeconds('7d')).toBe(604800);
     expect(parseDurationSeconds('15m')).toBe(900);

@@ -10,6 +10,16 @@ export {
   type RecorderConfig,
   type RetentionLimits,
   type FreeDiskFloor,
+  ALERT_EVENTS,
+  REPLICA_ID,
+  type AlertEventType,
+  type AlertTarget,
+  type AlertsConfig,
+  type ReplicaConfig,
+  type DirectoryReplica,
+  type HttpReplica,
+  type ReceiveConfig,
+  type ReceiveToken,
 } from './schema.js';
 export { parseBytes, parseFreeDiskFloor, freeDiskFloorBytes } from './size.js';
 export { parseConfig, loadConfigFile, validateConfig, resolveConfigPath, type ConfigLocation } from './load.js';

@@ -79,6 +79,26 @@ export function validateConfig(raw: unknown, file: string, baseDir: string): Rec
     }
     seen.set(cam.id, i);
   });
+  const unique = (list: Array<{ id: string }>, what: string) => {
+    const ids = new Map<string, number>();
+    list.forEach((item, i) => {
+      const prev = ids.get(item.id);
+      if (prev !== undefined) {
+        throw new ConfigError(formatProblem(file, '', `${what}[${i}].id`, `duplicate id "${item.id}" (already used by ${what}[${prev}])`), file, undefined, `${what}.${i}.id`);
+      }
+      ids.set(item.id, i);
+    });
+  };
+  unique(cfg.replicas, 'replicas');
+  unique(cfg.alerts.targets, 'alerts.targets');
+  unique(cfg.receive.tokens, 'receive.tokens');
+  cfg.replicas.forEach((r, i) => {
+    r.cameras?.forEach((c, j) => {
+      if (!seen.has(c)) {
+        throw new ConfigError(formatProblem(file, '', `replicas[${i}].cameras[${j}]`, `unknown camera "${c}"`), file, undefined, `replicas.${i}.cameras.${j}`);
+      }
+    });
+  });
   const limits = (r: { maxAge?: number | undefined; maxSize?: number | undefined } | undefined): RetentionLimits => ({
     ...(r?.maxAge !== undefined ? { maxAgeSeconds: r.maxAge } : {}),
     ...(r?.maxSize !== undefined ? { maxBytes: r.maxSize } : {}),
@@ -105,6 +125,19 @@ export function validateConfig(raw: unknown, file: string, baseDir: string): Rec
     storage: cfg.storage,
     repair: cfg.repair,
     cameras,
+    replicas: cfg.replicas.map((r) => {
+      const base = {
+        id: r.id,
+        ...(r.cameras ? { cameras: r.cameras } : {}),
+        retention: limits(r.retention),
+        alertAfterSeconds: r.alertAfter,
+      };
+      return r.type === 'directory'
+        ? { ...base, type: 'directory' as const, path: path.resolve(baseDir, r.path) }
+        : { ...base, type: 'http' as const, url: r.url.replace(/\/+$/, ''), token: r.token };
+    }),
+    receive: cfg.receive,
+    alerts: cfg.alerts,
   };
 }
 

@@ -70,6 +70,109 @@ export const CameraSchema = z
   })
   .strict();
 
+export const REPLICA_ID = /^[a-z0-9_-]{1,64}$/;
+
+/** Events an alert target can be told about. */
+export const ALERT_EVENTS = [
+  'camera-offline',
+  'camera-back',
+  'auth-failing',
+  'disk-nearly-full',
+  'emergency-prune',
+  'replica-unreachable',
+  'replica-back',
+  'segment-unrecoverable',
+] as const;
+export type AlertEventType = (typeof ALERT_EVENTS)[number];
+
+const httpUrl = z
+  .string()
+  .min(1, 'must not be empty')
+  .refine((u) => {
+    try {
+      const p = new URL(u);
+      return (p.protocol === 'http:' || p.protocol === 'https:') && p.hostname.length > 0;
+    } catch {
+      return false;
+    }
+  }, { message: 'must be an http:// or https:// URL' });
+
+const replicaCommon = {
+  id: z.string().regex(REPLICA_ID, 'must be 1-64 characters of a-z, 0-9, "_" or "-"'),
+  /** Only these cameras (default: every camera). */
+  cameras: z.array(z.string().regex(CAMERA_ID, 'is not a valid camera id')).optional(),
+  /** directory: the copies' ring buffer; both kinds: segments older than maxAge are not sent. */
+  retention: RetentionSchema.optional(),
+  /** Alert "replica unreachable" after the target has failed this long. */
+  alertAfter: duration.default(300),
+};
+
+const ReplicaSchema = z.discriminatedUnion('type', [
+  z
+    .object({
+      type: z.literal('directory'),
+      /** A mounted NAS, USB disk or network share. */
+      path: z.string().min(1, 'must not be empty'),
+      ...replicaCommon,
+    })
+    .strict(),
+  z
+    .object({
+      type: z.literal('http'),
+      /** Base URL of the other installation's board, e.g. https://office-box:3000. */
+      url: httpUrl,
+      /** The token the other installation lists under receive.tokens. */
+      token: z.string().min(16, 'must be at least 16 characters (use a long random token)'),
+      ...replicaCommon,
+    })
+    .strict(),
+]);
+
+const ReceiveSchema = z
+  .object({
+    tokens: z
+      .array(
+        z
+          .object({
+            /** Who sends with this token (shown in logs and the index). */
+            id: z.string().regex(REPLICA_ID, 'must be 1-64 characters of a-z, 0-9, "_" or "-"'),
+            token: z.string().min(16, 'must be at least 16 characters (use a long random token)'),
+            /** Stored camera id = cameraPrefix + the sender's camera id (keeps two houses' "cam1" apart). */
+            cameraPrefix: z.string().regex(/^[a-z0-9_-]{0,32}$/, 'must be up to 32 characters of a-z, 0-9, "_" or "-"').default(''),
+          })
+          .strict(),
+      )
+      .default([]),
+    /** Largest upload accepted. */
+    maxBytes: size.default(2 * 1024 ** 3),
+  })
+  .strict();
+
+const AlertTargetSchema = z
+  .object({
+    id: z.string().regex(REPLICA_ID, 'must be 1-64 characters of a-z, 0-9, "_" or "-"'),
+    /** webhook: JSON POST; ntfy: plain-text POST with Title/Priority/Tags headers. */
+    type: z.enum(['webhook', 'ntfy']),
+    url: httpUrl,
+    /** Extra request headers (e.g. Authorization). */
+    headers: z.record(z.string(), z.string()).default({}),
+    /** Only these events (default: all). */
+    events: z.array(z.enum(ALERT_EVENTS)).optional(),
+  })
+  .strict();
+
+const AlertsSchema = z
+  .object({
+    /** A camera counts as offline after this long without new video. */
+    offlineAfterSeconds: z.number().min(5).max(3600).default(30),
+    /** At most one message per camera and event type in this interval (no flapping storms). */
+    minIntervalSeconds: z.number().min(0).max(86_400).default(60),
+    /** "disk nearly full" when the recordings filesystem is this full (percent). */
+    diskNearlyFullPercent: z.number().min(50).max(100).default(95),
+    targets: z.array(AlertTargetSchema).default([]),
+  })
+  .strict();
+
 export const ConfigSchema = z
   .object({
     recordingsDir: z.string().min(1).default('./recordings'),
@@ -108,6 +211,11 @@ export const ConfigSchema = z
       .strict()
       .default({ remuxFragmented: false }),
     cameras: z.array(CameraSchema).default([]),
+    /** Off-site copies of every closed segment. */
+    replicas: z.array(ReplicaSchema).default([]),
+    /** Accept uploads from other installations (their `replicas:` of type http). */
+    receive: ReceiveSchema.default({ tokens: [], maxBytes: 2 * 1024 ** 3 }),
+    alerts: AlertsSchema.default({ offlineAfterSeconds: 30, minIntervalSeconds: 60, diskNearlyFullPercent: 95, targets: [] }),
   })
   .strict();
 
@@ -147,6 +255,57 @@ export interface RecorderConfig {
   storage: 'shared' | 'local';
   repair: { remuxFragmented: boolean };
   cameras: CameraConfig[];
+  replicas: ReplicaConfig[];
+  receive: ReceiveConfig;
+  alerts: AlertsConfig;
+}
+
+interface ReplicaBase {
+  id: string;
+  /** Only these cameras; undefined = all. */
+  cameras?: string[];
+  /** maxAgeSeconds bounds the backlog (older segments are not sent); directory: also the copies' ring buffer. */
+  retention: RetentionLimits;
+  /** Seconds of failing before a "replica unreachable" alert. */
+  alertAfterSeconds: number;
+}
+export interface DirectoryReplica extends ReplicaBase {
+  type: 'directory';
+  /** Absolute path. */
+  path: string;
+}
+export interface HttpReplica extends ReplicaBase {
+  type: 'http';
+  /** Base URL of the receiving installation's board (no trailing slash). */
+  url: string;
+  /** Secret: never logged, never in job data. */
+  token: string;
+}
+export type ReplicaConfig = DirectoryReplica | HttpReplica;
+
+export interface ReceiveToken {
+  id: string;
+  token: string;
+  cameraPrefix: string;
+}
+export interface ReceiveConfig {
+  tokens: ReceiveToken[];
+  maxBytes: number;
+}
+
+export interface AlertTarget {
+  id: string;
+  type: 'webhook' | 'ntfy';
+  url: string;
+  headers: Record<string, string>;
+  /** undefined = every event. */
+  events?: AlertEventType[];
+}
+export interface AlertsConfig {
+  offlineAfterSeconds: number;
+  minIntervalSeconds: number;
+  diskNearlyFullPercent: number;
+  targets: AlertTarget[];
 }
 
 export type { FreeDiskFloor };

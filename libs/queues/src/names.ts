@@ -47,3 +47,22 @@ export const DESIRED_UPDATED_FIELD = '__updated';
 export function verifyJobId(cameraId: string, fileName: string): string {
   return `verify-${cameraId}-${fileName.replace(/[^A-Za-z0-9_.-]/g, '_')}`;
 }
+
+/**
+ * Off-site copies: one queue per replica target (`replicate-<target>`, and
+ * `replicate-<target>-<host>` with storage: local, since the file must be read
+ * on the host that wrote it), so that a target that is down pauses only its
+ * own queue. Jobs are added LIFO: newest segments first.
+ */
+export const REPLICATE_JOB_NAME = 'replicate';
+export function replicateQueueName(targetId: string, storage: 'shared' | 'local', host: string): string {
+  return fileQueueName(`replicate-${targetId}`, storage, host);
+}
+/** Id of the replicate job of one segment for one target (idempotent per file and target). */
+export function replicateJobId(targetId: string, cameraId: string, fileName: string): string {
+  return `replicate-${targetId}-${cameraId}-${fileName.replace(/[^A-Za-z0-9_.-]/g, '_')}`;
+}
+
+/** Alert messages, one `notify` job per message and alert target. */
+export const NOTIFY_QUEUE = 'notify';
+export const NOTIFY_JOB_NAME = 'notify';

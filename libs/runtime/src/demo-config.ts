@@ -14,6 +14,9 @@ export function demoConfig(cameraUrl: string, recordingsDir = './recordings'): R
     pruneEverySeconds: 60,
     storage: 'shared',
     repair: { remuxFragmented: false },
+    replicas: [],
+    receive: { tokens: [], maxBytes: 2 * 1024 ** 3 },
+    alerts: { offlineAfterSeconds: 30, minIntervalSeconds: 60, diskNearlyFullPercent: 95, targets: [] },
     cameras: [
       {
         id: 'sim-camera',
