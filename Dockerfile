@@ -5,7 +5,7 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY . .
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+RUN npm ci --omit=dev --no-audit --no-fund && node scripts/build.mjs && npm cache clean --force
 ENV NODE_ENV=production LOG_FORMAT=json RECORDER_CONFIG=/config/cameras.yml RECORDINGS_DIR=/recordings
-# Each service picks its app: apps/scheduler, apps/worker or apps/board.
-CMD ["node", "--import", "tsx", "apps/all-in-one/src/main.ts"]
+# Each service picks its app: dist/scheduler.mjs, dist/worker.mjs or dist/board.mjs (bundles built above).
+CMD ["node", "--max-semi-space-size=1", "dist/all-in-one.mjs"]

@@ -17,6 +17,7 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/**/*.test.ts', 'tools/*/src/**/*.test.ts'],
+          globalSetup: ['test/global-setup.ts'],
           environment: 'node',
           fileParallelism: false,
           testTimeout: 120_000,

@@ -34,7 +34,7 @@ async function bare(n: number, url: string, windowMs: number): Promise<{ cpu: nu
     for (let i = 0; i < n; i++) {
       const id = `cam${i}`;
       await ensureDayFolders(dir, id);
-      const args = buildRecordArgs({ url, outputPattern: ffmpegSegmentPattern(dir, id), segmentSeconds: 10, audio: 'aac' });
+      const args = buildRecordArgs({ url, outputPattern: ffmpegSegmentPattern(dir, id), segmentSeconds: 60, audio: 'aac' });
       // Same pipes as the worker gives it (progress on 1, log on 2, segment list on 3), drained.
       const p = spawn('ffmpeg', args, { stdio: ['pipe', 'pipe', 'pipe', 'pipe'], env: { ...process.env, TZ: 'UTC' } });
       for (const s of [p.stdout, p.stderr, p.stdio[3]]) (s as NodeJS.ReadableStream | null)?.resume();
@@ -55,8 +55,9 @@ async function bare(n: number, url: string, windowMs: number): Promise<{ cpu: nu
   }
 }
 
+/** Runs an app the way production does: the bundle from scripts/build.mjs, plain node, the same flags. */
 function startApp(name: string, env: NodeJS.ProcessEnv): ChildProcess {
-  return spawn(process.execPath, ['--import', import.meta.resolve('tsx'), path.join(ROOT, 'apps', name, 'src', 'main.ts')], {
+  return spawn(process.execPath, [...(process.env.BENCH_NODE_FLAGS ?? '--max-semi-space-size=1').split(' ').filter(Boolean), path.join(ROOT, 'dist', `${name}.mjs`)], {
     cwd: ROOT,
     env: { ...process.env, LOG_FORMAT: 'json', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
@@ -67,7 +68,7 @@ async function system(n: number, camera: SimCamera, windowMs: number, redisUrl: 
   const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-sys-'));
   const prefix = `bench-${process.pid}-${n}`;
   const cfg = path.join(dir, 'cameras.yml');
-  const lines = [`recordingsDir: ${path.join(dir, 'rec')}`, 'segmentSeconds: 10', `concurrency: ${Math.max(16, n)}`, 'minFreeDisk: 0', 'cameras:'];
+  const lines = [`recordingsDir: ${path.join(dir, 'rec')}`, `concurrency: ${Math.max(16, n)}`, 'minFreeDisk: 0', 'cameras:'];
   for (let i = 0; i < n; i++) lines.push(`  - id: cam${i}`, `    url: rtsp://\${CAM_USER}:\${CAM_PASSWORD}@127.0.0.1:${camera.port}/stream1`);
   writeFileSync(cfg, lines.join('\n') + '\n');
   const env = { REDIS_URL: redisUrl, RECORDER_QUEUE_PREFIX: prefix, RECORDER_CONFIG: cfg, CAM_USER: 'bench', CAM_PASSWORD: 'bench-pass' };

@@ -13,8 +13,9 @@ const ROOT = path.resolve(import.meta.dirname, '..');
 const quick = process.argv.includes('--quick');
 const faults = process.argv.includes('--faults') || (!quick && !process.argv.includes('--no-faults'));
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-const counts = quick ? [1, 8] : [1, 8, 32];
-const windowSeconds = quick ? 20 : 60;
+const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
+const counts = arg('cameras')?.split(',').map(Number) ?? (quick ? [1, 8] : [1, 8, 32]);
+const windowSeconds = Number(arg('window') ?? (quick ? 20 : 60));
 
 const results: { machine: Record<string, unknown>; cost: CostResult[]; index?: unknown; faults?: string[]; date: string } = {
   date: new Date().toISOString(),
@@ -22,6 +23,7 @@ const results: { machine: Record<string, unknown>; cost: CostResult[]; index?: u
   cost: [],
 };
 
+await execa('node', ['scripts/build.mjs'], { cwd: ROOT, stdio: 'inherit' });
 const camera = await startSimCamera({ user: 'bench', password: 'bench-pass' });
 try {
   for (const n of counts) {

@@ -131,7 +131,7 @@ describe('recording through BullMQ (scheduler + worker + board, simulated Tapo c
     }
     expect(last.segment).toMatch(/^cam1\/\d{4}-\d{2}-\d{2}\/cam1-\d{8}T\d{6}Z\.mp4$/);
     const updates = new Set(heartbeats.map((h) => h.updatedAt));
-    expect(updates.size).toBeGreaterThanOrEqual(8);
+    expect(updates.size).toBeGreaterThanOrEqual(5); // a heartbeat every 5 s over 30 s
     expect(last.outTimeSeconds).toBeGreaterThan(heartbeats[0]!.outTimeSeconds);
     expect(last.frames).toBeGreaterThan(heartbeats[0]!.frames);
     expect(last.bytes).toBeGreaterThan(heartbeats[0]!.bytes);

@@ -26,11 +26,11 @@ describe('shipped files', () => {
     const worker = doc.services.worker!;
     expect(worker.container_name).toBeUndefined();
     expect(worker.ports).toBeUndefined();
-    expect(worker.command?.join(' ')).toContain('apps/worker/src/main.ts');
+    expect(worker.command?.join(' ')).toContain('dist/worker.mjs');
     expect(worker.volumes).toContain('recordings:/recordings');
     expect(worker.environment?.REDIS_URL).toBe('redis://redis:6379');
     expect(doc.services.board!.ports).toEqual(['127.0.0.1:3000:3000']);
-    expect(doc.services.scheduler!.command?.join(' ')).toContain('apps/scheduler/src/main.ts');
+    expect(doc.services.scheduler!.command?.join(' ')).toContain('dist/scheduler.mjs');
     expect(Object.keys(doc.volumes)).toContain('recordings');
     // No credential in the compose file itself.
     expect(readFileSync(path.join(ROOT, 'docker-compose.yml'), 'utf8')).not.toMatch(/rtsp:\/\/[^$\s]*:[^$\s]*@/);

@@ -14,10 +14,15 @@ export interface AppProcess {
   waitForOutput(re: RegExp, timeoutMs?: number): Promise<string>;
 }
 
+/** The node flags every app runs with (package.json scripts, Dockerfile, systemd units). */
+export const APP_NODE_FLAGS = ['--max-semi-space-size=1'];
+
 /**
- * Starts one of our apps (apps/<name>/src/main.ts) as its own node process,
- * the way `npm run <name>` does, with the given environment. The pid is the
- * node process itself (tsx is loaded with --import), so signals reach it.
+ * Starts one of our apps as its own node process, the way `npm run <name>`
+ * does: the bundle dist/<name>.mjs (built by the integration tests' global
+ * setup, scripts/build.mjs) under plain node. The CLI runs from its sources
+ * through tsx, as `npx recorder` does. The pid is the node process itself, so
+ * signals reach it.
  */
 export function startApp(
   name: 'scheduler' | 'worker' | 'board' | 'all-in-one' | 'cli',
@@ -25,10 +30,12 @@ export function startApp(
   args: string[] = [],
   opts: { cwd?: string } = {},
 ): AppProcess {
-  const main = path.join(ROOT, 'apps', name, 'src', 'main.ts');
-  // tsx resolved from the repo, so the app can run with any working directory.
-  const tsx = import.meta.resolve('tsx');
-  const child = spawn(process.execPath, ['--import', tsx, main, ...args], {
+  // tsx resolved from the repo, so the CLI can run with any working directory.
+  const argv =
+    name === 'cli'
+      ? ['--import', import.meta.resolve('tsx'), path.join(ROOT, 'apps', 'cli', 'src', 'main.ts')]
+      : [...APP_NODE_FLAGS, path.join(ROOT, 'dist', `${name}.mjs`)];
+  const child = spawn(process.execPath, [...argv, ...args], {
     cwd: opts.cwd ?? ROOT,
     env: { ...process.env, LOG_FORMAT: 'json', LOG_LEVEL: 'debug', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

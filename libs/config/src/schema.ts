@@ -168,7 +168,7 @@ const AlertsSchema = z
     /** At most one message per camera and event type in this interval (no flapping storms). */
     minIntervalSeconds: z.number().min(0).max(86_400).default(60),
     /** "disk nearly full" when the recordings filesystem is this full (percent). */
-    diskNearlyFullPercent: z.number().min(50).max(100).default(95),
+    diskNearlyFullPercent: z.number().min(50).max(100).default(97),
     targets: z.array(AlertTargetSchema).default([]),
   })
   .strict();
@@ -215,7 +215,7 @@ export const ConfigSchema = z
     replicas: z.array(ReplicaSchema).default([]),
     /** Accept uploads from other installations (their `replicas:` of type http). */
     receive: ReceiveSchema.default({ tokens: [], maxBytes: 2 * 1024 ** 3 }),
-    alerts: AlertsSchema.default({ offlineAfterSeconds: 30, minIntervalSeconds: 60, diskNearlyFullPercent: 95, targets: [] }),
+    alerts: AlertsSchema.default({ offlineAfterSeconds: 30, minIntervalSeconds: 60, diskNearlyFullPercent: 97, targets: [] }),
   })
   .strict();
 

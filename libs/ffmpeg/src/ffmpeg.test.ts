@@ -40,7 +40,7 @@ describe('buildRecordArgs', () => {
     expect(after(args, '-segment_list')).toBe('pipe:3');
     expect(after(args, '-segment_list_type')).toBe('csv');
     expect(after(args, '-progress')).toBe('pipe:1');
-    expect(after(args, '-stats_period')).toBe('0.5');
+    expect(after(args, '-stats_period')).toBe('1');
     expect(args).not.toContain('-nostdin'); // "q" on stdin stops it cleanly
     expect(args.at(-1)).toBe(base.outputPattern);
     // Audio is optional in the input (a camera without a microphone still records).

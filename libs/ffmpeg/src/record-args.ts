@@ -13,7 +13,7 @@ export interface RecordArgsInput {
   fragmentSeconds?: number;
   /** File descriptor (in ffmpeg) that receives the segment list (csv). Default 3. */
   segmentListFd?: number;
-  /** Seconds between -progress blocks. Default 0.5. */
+  /** Seconds between -progress blocks (the watchdog's and heartbeat's view of ffmpeg). Default 1. */
   statsPeriodSeconds?: number;
   logLevel?: 'error' | 'warning' | 'info';
 }
@@ -39,7 +39,7 @@ export function buildRecordArgs(input: RecordArgsInput): string[] {
     '-nostats',
     '-loglevel', `level+${input.logLevel ?? 'warning'}`,
     '-progress', 'pipe:1',
-    '-stats_period', String(input.statsPeriodSeconds ?? 0.5),
+    '-stats_period', String(input.statsPeriodSeconds ?? 1),
     // input
     '-rtsp_transport', 'tcp',
     '-timeout', String(timeoutUs),

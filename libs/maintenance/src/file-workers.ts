@@ -17,7 +17,7 @@ import {
   type RepairQueue,
 } from '@tapo/queues';
 import { SegmentIndex } from '@tapo/segment-index';
-import { processMaintenance, processRepair, processVerify } from './processors.js';
+import { processMaintenance, processRepair, processVerify, type FileEvent } from './processors.js';
 import { runPrune, type PruneSummary } from './prune.js';
 
 export interface FileWorkersOptions {
@@ -29,6 +29,7 @@ export interface FileWorkersOptions {
   getConfig(): RecorderConfig;
   hostname: string;
   logger: Logger;
+  onEvent?(e: FileEvent): void;
 }
 
 export interface FileWorkers {
@@ -56,7 +57,7 @@ export async function startFileWorkers(o: FileWorkersOptions): Promise<FileWorke
   repairQueue.on('error', () => {});
   maintenanceQueue.on('error', () => {});
   const count = (field: string, by: number) => incrementCounter(o.redis, o.prefix, field, by);
-  const deps = { getConfig: o.getConfig, index, repairQueue, hostname: o.hostname, logger: o.logger, count, ...(local ? { onlyHost: o.hostname } : {}) };
+  const deps = { getConfig: o.getConfig, index, repairQueue, hostname: o.hostname, logger: o.logger, count, ...(o.onEvent ? { onEvent: o.onEvent } : {}), ...(local ? { onlyHost: o.hostname } : {}) };
 
   const repairWorker = new Worker(
     repairName,
@@ -87,6 +88,7 @@ export async function startFileWorkers(o: FileWorkersOptions): Promise<FileWorke
     running ??= runPrune({ config: o.getConfig(), index, count, ...(local ? { onlyHost: o.hostname } : {}) })
       .then((r) => {
         o.logger.warn({ deleted: r.deleted, bytes: r.bytes, trigger }, `emergency prune (${trigger}): deleted ${r.deleted} segment(s), ${r.bytes} bytes`);
+        o.onEvent?.({ type: 'pruned', trigger, emergency: true, summary: r });
         return r;
       })
       .finally(() => (running = undefined));

@@ -3,5 +3,5 @@ export { verifyAndIndex, isPlayable } from './verify-file.js';
 export { decideRepair, type RepairDecision, type FileKind } from './repair-plan.js';
 export { runRepairStep, replaceWhenVerified, decodesCleanly, tempPathFor } from './repair-steps.js';
 export { scanRecordings, type ScanResult } from './scan.js';
-export { processVerify, processRepair, processMaintenance, type FileJobDeps } from './processors.js';
+export { processVerify, processRepair, processMaintenance, type FileJobDeps, type FileEvent } from './processors.js';
 export { startFileWorkers, type FileWorkers, type FileWorkersOptions } from './file-workers.js';

@@ -18,6 +18,7 @@ import { runPrune } from './prune.js';
 import { decideRepair } from './repair-plan.js';
 import { replaceWhenVerified, runRepairStep, tempPathFor } from './repair-steps.js';
 import { scanRecordings } from './scan.js';
+import type { PruneSummary } from './prune.js';
 import { verifyAndIndex } from './verify-file.js';
 
 export interface FileJobDeps {
@@ -29,7 +30,13 @@ export interface FileJobDeps {
   logger: Logger;
   /** Adds to the install's event counters (for /metrics). */
   count?(field: string, by: number): Promise<void>;
+  /** Things worth an alert (segment unrecoverable, a prune and the disk state after it). */
+  onEvent?(e: FileEvent): void;
 }
+
+export type FileEvent =
+  | { type: 'unrecoverable'; cameraId: string; file: string; reason: string }
+  | { type: 'pruned'; trigger: string; emergency: boolean; summary: PruneSummary };
 
 async function log(job: Job, line: string): Promise<void> {
   await job.log(`${new Date().toISOString()} ${line}`).catch(() => {});
@@ -82,6 +89,7 @@ export async function processVerify(deps: FileJobDeps, job: Job<VerifyJobData>):
     await verifyAndIndex({ index: deps.index, recordingsDir: config.recordingsDir, cameraId: data.cameraId, file: data.file, host: data.host, status: 'unrecoverable' });
     await deps.count?.('repair:unrecoverable', 1);
     await log(job, `unrecoverable: ${decision.reason}; the original stays`);
+    deps.onEvent?.({ type: 'unrecoverable', cameraId: data.cameraId, file: data.file, reason: decision.reason });
     return { kind: c.kind, action: 'unrecoverable', reason: decision.reason };
   }
   await verifyAndIndex({ index: deps.index, recordingsDir: config.recordingsDir, cameraId: data.cameraId, file: data.file, host: data.host, status: 'pending' });
@@ -140,6 +148,7 @@ export async function processRepair(deps: FileJobDeps, job: Job<RepairJobData>):
     await verifyAndIndex({ index: deps.index, recordingsDir: config.recordingsDir, cameraId: data.cameraId, file: data.file, host: data.host, status: 'unrecoverable' }).catch(() => {});
     await deps.count?.('repair:unrecoverable', 1);
     await log(job, `unrecoverable: ${why}; the original stays`);
+    deps.onEvent?.({ type: 'unrecoverable', cameraId: data.cameraId, file: data.file, reason: why });
     throw new Error(`unrecoverable: ${why}`);
   }
 }
@@ -155,6 +164,7 @@ export async function processMaintenance(
     if (res.deleted) await log(job, `${job.data.trigger ?? 'prune'}: deleted ${res.deleted} segment(s), ${res.bytes} bytes (${JSON.stringify(res.byReason)})`);
     if (res.floorUnreachable) await log(job, 'free-disk floor cannot be reached by deleting segments');
     if (res.deleted) deps.logger.info({ deleted: res.deleted, bytes: res.bytes, byReason: res.byReason }, `prune deleted ${res.deleted} segment(s)`);
+    if (!res.dryRun) deps.onEvent?.({ type: 'pruned', trigger: job.data.trigger ?? 'prune', emergency: false, summary: res });
     return res;
   }
   if (job.name === 'scan') {

@@ -9,6 +9,8 @@ export interface PruneSummary {
   bytes: number;
   byReason: Record<string, number>;
   cameras: Array<{ cameraId: string; deleted: number; bytes: number; keptCount: number; oldestKept?: string }>;
+  /** Size of the recordings filesystem. */
+  diskTotalBytes?: number;
   freeBytesBefore?: number;
   freeBytesAfter?: number;
   floorUnreachable?: boolean;
@@ -77,7 +79,7 @@ export async function runPrune(opts: {
       keptCount: c.keptCount,
       ...(c.oldestKeptMs !== undefined ? { oldestKept: new Date(c.oldestKeptMs).toISOString() } : {}),
     })),
-    ...(disk ? { freeBytesBefore: disk.freeBytes } : {}),
+    ...(disk ? { diskTotalBytes: disk.totalBytes, freeBytesBefore: disk.freeBytes } : {}),
     ...(plan.freeBytesAfter !== undefined ? { freeBytesAfter: plan.freeBytesAfter } : {}),
     ...(plan.floorUnreachable ? { floorUnreachable: true } : {}),
     skipped: [],

@@ -136,14 +136,25 @@ export interface TopLevelScan {
   junkReason?: string;
 }
 
-/** Walks the top-level boxes of a file with small positioned reads (16 bytes per box). */
+/**
+ * Walks the top-level boxes of a file. Reads 16 KB at a time and parses every
+ * header that falls inside it, so a small box and the header after it (a
+ * fragment's moof and its mdat) cost one read, not two.
+ */
 export async function scanTopLevel(fh: FileHandle, fileBytes: number): Promise<TopLevelScan> {
   const boxes: TopBox[] = [];
   const headerSizes: number[] = [];
+  const WINDOW = 16 * 1024;
+  let win: Buffer = Buffer.alloc(0);
+  let winStart = 0;
   let pos = 0;
   while (pos < fileBytes) {
-    const head = await readAt(fh, pos, Math.min(32, fileBytes - pos));
-    const r = parseBoxHeader(head, 0, fileBytes - pos);
+    const want = Math.min(32, fileBytes - pos);
+    if (pos < winStart || pos + want > winStart + win.length) {
+      win = await readAt(fh, pos, Math.min(WINDOW, fileBytes - pos));
+      winStart = pos;
+    }
+    const r = parseBoxHeader(win, pos - winStart, fileBytes - pos);
     if (!r.ok) return { boxes, headerSizes, fileBytes, junkAt: pos, junkReason: r.reason };
     const h = r.header;
     const truncated = pos + h.size > fileBytes;

@@ -272,8 +272,9 @@ export class CameraRecorder {
         void run.quit(5000);
       };
       signal.addEventListener('abort', onAbort, { once: true });
-      // Watchdog: no progress for stallTimeoutSeconds, or (as the original monitor
-      // did) a CPU that stays near zero over that window. CPU sampled every 2 s.
+      // Watchdog: no progress for stallTimeoutSeconds, or sooner when progress
+      // stopped and the CPU (as the original monitor checked) is idle since.
+      // CPU is sampled (every second) only while progress has stopped.
       const detector = new StallDetector(stallMs, this.opts.idleCpuPercent ?? 0.1, this.runStartedAt);
       this.detector = detector;
       let sampling = false;
@@ -291,15 +292,17 @@ export class CameraRecorder {
           void run.terminate(1000);
           return;
         }
-        if (run.pid && !sampling && detector.wantsCpu && now - lastSample >= 2000) {
+        if (run.pid && !sampling && detector.wantsCpu(now) && now - lastSample >= 1000) {
           sampling = true;
+          // pidusage measures since its previous call for this pid: [lastSample, now].
+          const from = lastSample;
           lastSample = now;
           pidusage(run.pid)
-            .then((u) => detector.cpu(Date.now(), u.cpu))
+            .then((u) => detector.cpu(from, Date.now(), u.cpu))
             .catch(() => {})
             .finally(() => (sampling = false));
         }
-      }, 250);
+      }, 500);
 
       const exit: FfmpegExit = await run.exited;
       clearInterval(watchdog);

@@ -36,6 +36,8 @@ end
 return 0
 `;
 
+type ReaperRedis = Redis & { recorderReaperCandidates(active: string, base: string, aliveBase: string): Promise<string[]> };
+
 export interface ReaperOptions {
   redis: Redis;
   prefix: string;
@@ -50,6 +52,9 @@ export interface ReaperOptions {
 export function startDeadWorkerReaper(o: ReaperOptions): { stop(): void } {
   const confirmMs = o.confirmMs ?? 1500;
   const stableMs = o.stableMs ?? 4000;
+  const r = o.redis as ReaperRedis;
+  // EVALSHA instead of sending the script text every second.
+  if (!r.recorderReaperCandidates) r.defineCommand('recorderReaperCandidates', { numberOfKeys: 1, lua: CANDIDATES });
   let connectedSince = o.redis.status === 'ready' ? Date.now() : 0;
   const onReady = () => (connectedSince = Date.now());
   const onClose = () => (connectedSince = 0);
@@ -64,7 +69,7 @@ export function startDeadWorkerReaper(o: ReaperOptions): { stop(): void } {
     if (busy || !connectedSince || Date.now() - connectedSince < stableMs) return;
     busy = true;
     try {
-      const res = (await o.redis.eval(CANDIDATES, 1, `${base}active`, base, aliveBase)) as string[];
+      const res = (await (o.redis as ReaperRedis).recorderReaperCandidates(`${base}active`, base, aliveBase)) as string[];
       const now = Date.now();
       const current = new Set<string>();
       for (let i = 0; i + 1 < res.length; i += 2) {

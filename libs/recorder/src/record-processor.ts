@@ -4,15 +4,14 @@ import type { Redis } from 'ioredis';
 import type { CameraConfig, RecorderConfig } from '@tapo/config';
 import { redactText, type Logger } from '@tapo/log';
 import {
-  DESIRED_UPDATED_FIELD,
   RECORD_QUEUE,
-  desiredCamerasKey,
   type RecordJobData,
   type RecordProgress,
   type RecordResult,
 } from '@tapo/queues';
 import { CameraRecorder, type ClosedSegment, type InterruptedSegment } from './camera-recorder.js';
 import { WriterLease } from './writer-lease.js';
+import { sendHeartbeat } from './heartbeat-script.js';
 
 /** Why a recording stopped; set as the abort reason of the job's signal. */
 export type StopReason = 'shutdown' | 'lock-lost' | 'camera-removed' | 'settings-changed' | string;
@@ -25,7 +24,7 @@ export interface RecordProcessorDeps {
   prefix: string;
   logger: Logger;
   hostname?: string;
-  /** Heartbeat interval (job.updateProgress). Default 3000 ms. */
+  /** Heartbeat interval (progress, writer lease, desired check: one Redis call). Default 5000 ms. */
   heartbeatMs?: number;
   ffmpegPath?: string;
   authRetryMs?: number;
@@ -61,22 +60,6 @@ function findCamera(config: RecorderConfig, cameraId: string): CameraConfig {
 }
 
 /**
- * Desired state check: stop when the scheduler's desired-cameras hash exists
- * and no longer lists this camera with these settings.
- */
-async function desiredVerdict(
-  redis: Redis,
-  prefix: string,
-  data: RecordJobData,
-): Promise<'keep' | 'camera-removed' | 'settings-changed'> {
-  const [updated, hash] = await redis.hmget(desiredCamerasKey(prefix), DESIRED_UPDATED_FIELD, data.cameraId);
-  if (!updated) return 'keep';
-  if (!hash) return 'camera-removed';
-  if (hash !== data.settingsHash) return 'settings-changed';
-  return 'keep';
-}
-
-/**
  * The BullMQ processor of `record` jobs. It never returns while the camera
  * should be recorded; it returns (completes) when the camera was removed or
  * its settings changed, and hands the job back to the queue on shutdown.
@@ -84,7 +67,7 @@ async function desiredVerdict(
  */
 export function createRecordProcessor(deps: RecordProcessorDeps) {
   const host = deps.hostname ?? os.hostname();
-  const heartbeatMs = deps.heartbeatMs ?? 3000;
+  const heartbeatMs = deps.heartbeatMs ?? 5000;
 
   return async function processRecordJob(
     job: Job<RecordJobData, RecordResult>,
@@ -146,6 +129,18 @@ export function createRecordProcessor(deps: RecordProcessorDeps) {
       ttlMs: deps.leaseTtlMs ?? 10_000,
     });
 
+    // The heartbeat: progress + writer lease + desired-cameras verdict in one Redis round trip.
+    const beatTarget = {
+      prefix: deps.prefix,
+      queueName: RECORD_QUEUE,
+      jobId: String(job.id),
+      cameraId,
+      settingsHash: job.data.settingsHash,
+      token: token ?? '',
+      owner: lease.owner,
+      ttlMs: deps.leaseTtlMs ?? 10_000,
+    };
+    let leaseHeld = false;
     let beating = false;
     let beatAgain = false;
     async function heartbeat(): Promise<void> {
@@ -167,42 +162,25 @@ export function createRecordProcessor(deps: RecordProcessorDeps) {
             jobStartedAt,
             updatedAt: new Date().toISOString(),
           };
-          await job.updateProgress(progress as unknown as object);
+          const renew = leaseHeld && !stop.signal.aborted;
+          const r = await sendHeartbeat(deps.redis, beatTarget, JSON.stringify(progress), renew);
+          if (stop.signal.aborted) continue;
+          if (renew && r.lease === 'lost') {
+            log.error(`camera ${cameraId}: another recorder owns this camera now (writer lease lost): stopping ffmpeg`);
+            stop.abort('lock-lost');
+          } else if (r.desired !== 'keep') {
+            log.info({ verdict: r.desired }, `stopping recording of ${cameraId}: ${r.desired}`);
+            stop.abort(r.desired);
+          }
         } while (beatAgain);
       } catch (e) {
+        /* Redis unreachable: keep recording; resolved when it is back */
         log.debug({ err: e }, 'heartbeat failed');
       } finally {
         beating = false;
       }
     }
-    let leaseHeld = false;
-    const timer = setInterval(() => {
-      void heartbeat();
-      if (stop.signal.aborted) return;
-      if (leaseHeld) {
-        lease
-          .renew()
-          .then((ours) => {
-            if (!ours && !stop.signal.aborted) {
-              log.error(`camera ${cameraId}: another recorder owns this camera now (writer lease lost): stopping ffmpeg`);
-              stop.abort('lock-lost');
-            }
-          })
-          .catch(() => {
-            /* Redis unreachable: keep recording; resolved when it is back */
-          });
-      }
-      desiredVerdict(deps.redis, deps.prefix, job.data)
-        .then((verdict) => {
-          if (verdict !== 'keep' && !stop.signal.aborted) {
-            log.info({ verdict }, `stopping recording of ${cameraId}: ${verdict}`);
-            stop.abort(verdict);
-          }
-        })
-        .catch(() => {
-          /* Redis unreachable: keep recording */
-        });
-    }, heartbeatMs);
+    const timer = setInterval(() => void heartbeat(), heartbeatMs);
 
     let reason: unknown;
     try {

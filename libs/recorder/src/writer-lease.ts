@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis';
  * "Never two ffmpegs writing the same camera": a per-camera writer lease in
  * Redis, `<prefix>:writer:<cameraId>` = owner (`<job lock token>@<host>:<pid>`;
  * the token starts with the BullMQ worker id). A recording starts ffmpeg only
- * once it holds the lease, renews it with its heartbeat, and releases it after
+ * once it holds the lease, renews it with its heartbeat (heartbeat-script.ts), and releases it after
  * ffmpeg has exited. A new owner takes over a lease that was never released
  * only once the holder's worker is seen dead (its alive key is gone).
  *
@@ -12,23 +12,6 @@ import type { Redis } from 'ioredis';
  * atomically, and the lock is extended with it), so if a job moved to another
  * worker, the old recording learns it at its next heartbeat and stops.
  */
-
-// KEYS: writer, job lock, stalled set. ARGV: owner, ttl, token, jobId.
-const RENEW = `
-if redis.call('GET', KEYS[2]) ~= ARGV[3] then return 0 end
-redis.call('PEXPIRE', KEYS[2], ARGV[2])
-redis.call('SREM', KEYS[3], ARGV[4])
-local cur = redis.call('GET', KEYS[1])
-if cur == ARGV[1] then
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
-  return 1
-end
-if not cur then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-  return 1
-end
-return 0
-`;
 
 // KEYS: writer. ARGV: owner, ttl, holder we may take over from ('' = none).
 // 1: acquired. 2: held by someone else (the caller checks whether they live).
@@ -94,13 +77,9 @@ export interface WriterLeaseOptions {
 export class WriterLease {
   readonly key: string;
   readonly owner: string;
-  private readonly lockKey: string;
-  private readonly stalledKey: string;
 
   constructor(private readonly o: WriterLeaseOptions) {
     this.key = writerKey(o.prefix, o.cameraId);
-    this.lockKey = jobLockKey(o.prefix, o.queueName, o.jobId);
-    this.stalledKey = `${o.prefix}:${o.queueName}:stalled`;
     this.owner = `${o.token}@${o.where}`;
   }
 
@@ -140,12 +119,6 @@ export class WriterLease {
       await new Promise((res) => setTimeout(res, deadSeen > 0 ? 500 : 250));
     }
     return false;
-  }
-
-  /** true: still ours; false: lost (our job lock is gone, or someone else writes). Throws if Redis is unreachable. */
-  async renew(): Promise<boolean> {
-    const r = await this.o.redis.eval(RENEW, 3, this.key, this.lockKey, this.stalledKey, this.owner, String(this.o.ttlMs), this.o.token, this.o.jobId);
-    return r === 1;
   }
 
   async release(): Promise<void> {

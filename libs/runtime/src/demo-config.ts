@@ -16,7 +16,7 @@ export function demoConfig(cameraUrl: string, recordingsDir = './recordings'): R
     repair: { remuxFragmented: false },
     replicas: [],
     receive: { tokens: [], maxBytes: 2 * 1024 ** 3 },
-    alerts: { offlineAfterSeconds: 30, minIntervalSeconds: 60, diskNearlyFullPercent: 95, targets: [] },
+    alerts: { offlineAfterSeconds: 30, minIntervalSeconds: 60, diskNearlyFullPercent: 97, targets: [] },
     cameras: [
       {
         id: 'sim-camera',

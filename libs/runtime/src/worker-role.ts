@@ -6,6 +6,7 @@ import { startFileWorkers, verifyAndIndex, isPlayable, type FileWorkers } from '
 import { startExportWorker } from '@tapo/export';
 import { VERIFY_JOB_NAME, VERIFY_JOB_OPTIONS, createRedis, verifyJobId } from '@tapo/queues';
 import { startRecordWorker, type RecordWorker } from '@tapo/recorder';
+import { startAlerting } from '@tapo/alerts';
 
 export interface WorkerRole {
   record: RecordWorker;
@@ -31,7 +32,16 @@ export async function startWorkerRole(o: {
   const redis = createRedis(o.redisUrl, { name: `recorder-files-ctl-${hostname}` });
   blocking.on('error', () => {});
   redis.on('error', () => {});
-  const files = await startFileWorkers({ blocking, redis, prefix: o.prefix, getConfig: o.getConfig, hostname, logger: o.logger });
+  const alerting = startAlerting({ blocking, redis, prefix: o.prefix, getConfig: o.getConfig, logger: o.logger, hostname });
+  const files = await startFileWorkers({
+    blocking,
+    redis,
+    prefix: o.prefix,
+    getConfig: o.getConfig,
+    hostname,
+    logger: o.logger,
+    onEvent: (e) => alerting.onFileEvent(e),
+  });
   const exportWorker = startExportWorker({ blocking, prefix: o.prefix, index: files.index, getConfig: o.getConfig, logger: o.logger });
 
   const enqueueVerify = (cameraId: string, file: string, reason: string) =>
@@ -77,6 +87,7 @@ export async function startWorkerRole(o: {
       await record.close();
       await files.close();
       await exportWorker.close();
+      await alerting.close();
       await Promise.allSettled([blocking.quit(), redis.quit()]);
     },
   };

@@ -35,6 +35,16 @@ export function recordJobData(cam: CameraConfig): RecordJobData {
   };
 }
 
+let reconcileRound = 0;
+
+function settingsHashOf(rawData: string): string | undefined {
+  try {
+    return (JSON.parse(rawData) as Partial<RecordJobData>).settingsHash;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Publishes which cameras should record, with their settings fingerprints. */
 export async function publishDesiredCameras(redis: Redis, prefix: string, wanted: RecordJobData[]): Promise<void> {
   const key = desiredCamerasKey(prefix);
@@ -67,8 +77,32 @@ export async function reconcileRecordJobs(
   const wanted = config.cameras.filter((c) => c.enabled).map(recordJobData);
   await publishDesiredCameras(redis, prefix, wanted);
 
+  // Cheap first look, one round trip for all cameras: a live job has its data,
+  // no finishedOn, and is in neither the failed nor the completed set. Only the
+  // cameras that need something get the full (several round trips) BullMQ look,
+  // and every 12th round every camera does (a job in no list at all).
+  const fullLook = ++reconcileRound % 12 === 0;
+  const pipe = redis.pipeline();
   for (const data of wanted) {
+    const id = recordJobId(data.cameraId);
+    pipe.hmget(queue.toKey(id), 'data', 'finishedOn');
+    pipe.zscore(queue.toKey('failed'), id);
+    pipe.zscore(queue.toKey('completed'), id);
+  }
+  const looks = fullLook ? [] : ((await pipe.exec()) ?? []);
+
+  for (const [i, data] of wanted.entries()) {
     const jobId = recordJobId(data.cameraId);
+    const [err, fields] = looks[3 * i] ?? [];
+    const inFailed = looks[3 * i + 1]?.[1];
+    const inCompleted = looks[3 * i + 2]?.[1];
+    if (!err && Array.isArray(fields) && inFailed === null && inCompleted === null) {
+      const [rawData, finishedOn] = fields as Array<string | null>;
+      if (rawData && !finishedOn && settingsHashOf(rawData) === data.settingsHash) {
+        report.ok.push(data.cameraId);
+        continue;
+      }
+    }
     const job = await queue.getJob(jobId);
     if (!job) {
       await queue.add(RECORD_JOB_NAME, data, { ...RECORD_JOB_OPTIONS, jobId });

@@ -1,4 +1,6 @@
+import os from 'node:os';
 import type { Redis } from 'ioredis';
+import { createCameraHealthCheck, startAlerting, type CameraProgress } from '@tapo/alerts';
 import type { ConfigSource } from '@tapo/config';
 import type { Logger } from '@tapo/log';
 import {
@@ -9,6 +11,7 @@ import {
   createMaintenanceQueue,
   createRecordQueue,
   createRedis,
+  recordJobId,
   type RecordQueue,
 } from '@tapo/queues';
 import { reconcileRecordJobs, type ReconcileReport } from './reconcile.js';
@@ -20,6 +23,8 @@ export interface SchedulerOptions {
   logger: Logger;
   /** How often the queue is reconciled with the config. Default 5000 ms. */
   intervalMs?: number;
+  /** How often camera health is checked for alerts (when alert targets exist). Default 2000 ms. */
+  healthEveryMs?: number;
 }
 
 export interface Scheduler {
@@ -43,6 +48,44 @@ export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler>
   maintenance.on('error', () => {});
   let pruneEvery = 0;
   let scanned = false;
+
+  // Alerts: the scheduler watches every camera's heartbeat (camera offline /
+  // back / authentication failing) and delivers `notify` jobs too, so messages
+  // go out even when no worker is alive. Only while alert targets exist.
+  const blocking = createRedis(opts.redisUrl, { blocking: true, name: 'recorder-scheduler-alerts' });
+  blocking.on('error', () => {});
+  const alerting = startAlerting({ blocking, redis, prefix: opts.prefix, getConfig: () => opts.config.get(), logger: log, hostname: os.hostname() });
+  const readProgress = async (): Promise<Map<string, CameraProgress | undefined>> => {
+    const cams = opts.config.get().cameras.filter((c) => c.enabled);
+    const pipe = redis.pipeline();
+    for (const c of cams) pipe.hget(queue.toKey(recordJobId(c.id)), 'progress');
+    const res = (await pipe.exec()) ?? [];
+    const out = new Map<string, CameraProgress | undefined>();
+    cams.forEach((c, i) => {
+      const raw = res[i]?.[1];
+      let p: CameraProgress | undefined;
+      try {
+        p = typeof raw === 'string' ? (JSON.parse(raw) as CameraProgress) : undefined;
+      } catch {
+        p = undefined;
+      }
+      out.set(c.id, p);
+    });
+    return out;
+  };
+  const healthCheck = createCameraHealthCheck({ alerter: alerting.alerter, getConfig: () => opts.config.get(), readProgress, logger: log });
+  let healthProblem = '';
+  const healthTimer = setInterval(() => {
+    if (opts.config.get().alerts.targets.length === 0) return;
+    healthCheck().then(
+      () => (healthProblem = ''),
+      (e: Error) => {
+        if (e.message !== healthProblem) log.warn({ err: e }, `camera health check failed: ${e.message}`);
+        healthProblem = e.message;
+      },
+    );
+  }, opts.healthEveryMs ?? 2000);
+  healthTimer.unref();
 
   async function reconcile(): Promise<ReconcileReport> {
     const config = opts.config.get();
@@ -94,6 +137,9 @@ export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler>
     async close() {
       stopped = true;
       clearTimeout(timer);
+      clearInterval(healthTimer);
+      await alerting.close();
+      await blocking.quit().catch(() => {});
       await queue.close();
       await maintenance.close();
       await redis.quit().catch(() => {});

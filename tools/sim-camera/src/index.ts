@@ -4,10 +4,14 @@
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 export const PYTHON = '/usr/bin/python3';
-export const SCRIPT = fileURLToPath(new URL('../sim_camera.py', import.meta.url));
+/** The python script: next to src/ when run from the sources, under tools/ when bundled into dist/. */
+export const SCRIPT = ['../sim_camera.py', '../tools/sim-camera/sim_camera.py']
+  .map((rel) => fileURLToPath(new URL(rel, import.meta.url)))
+  .find((p) => existsSync(p)) ?? fileURLToPath(new URL('../sim_camera.py', import.meta.url));
 
 export interface SimCameraOptions {
   port?: number;
