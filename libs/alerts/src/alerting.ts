@@ -51,6 +51,7 @@ export function startAlerting(o: {
     alerter,
     onFileEvent(e) {
       const at = new Date().toISOString();
+      if (e.type === 'playable') return;
       if (e.type === 'unrecoverable') {
         void alerter.raise({ type: 'segment-unrecoverable', cameraId: e.cameraId, at, details: { file: e.file, reason: e.reason } }).catch(fail('segment-unrecoverable'));
         return;

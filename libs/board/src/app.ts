@@ -1,4 +1,7 @@
+import os from 'node:os';
 import express, { type Express } from 'express';
+import type { Queue } from 'bullmq';
+import { createReceiveRouter, replicationStatus } from '@tapo/replication';
 import type { Redis } from 'ioredis';
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
@@ -21,6 +24,8 @@ export interface BoardAppOptions {
   repairQueue?: RepairQueue;
   maintenanceQueue?: MaintenanceQueue;
   exportQueue?: ExportQueue;
+  /** Queues shown in Bull Board with retries allowed (notify, replicate-<target>...). */
+  extraQueues?: Array<{ queue: Queue; description: string }>;
   /** The segment index (made from `redis` when not given). */
   index?: SegmentIndex;
   redis: Redis;
@@ -37,9 +42,15 @@ export interface BoardAppOptions {
 export function createBoardApp(opts: BoardAppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
-  // Auth first: it covers every route (pages, /api, /queues).
-  if (opts.auth) app.use(basicAuth(opts.auth));
   const index = opts.index ?? new SegmentIndex(opts.redis, opts.prefix);
+  // Uploads from other installations (their http replicas) carry their own
+  // bearer token (config receive.tokens), so this router comes before basic auth.
+  if (opts.config) {
+    const config = opts.config;
+    app.use(createReceiveRouter({ getConfig: () => config.get(), index, logger: opts.logger }));
+  }
+  // Auth next: it covers every other route (pages, /api, /queues).
+  if (opts.auth) app.use(basicAuth(opts.auth));
 
   const serverAdapter = new ExpressAdapter();
   serverAdapter.setBasePath('/queues');
@@ -58,11 +69,22 @@ export function createBoardApp(opts: BoardAppOptions): Express {
       ...(opts.exportQueue
         ? [new BullMQAdapter(opts.exportQueue, { allowRetries: true, description: 'Exports: segments of a time range joined into one MP4' })]
         : []),
+      ...(opts.extraQueues ?? []).map((q) => new BullMQAdapter(q.queue, { allowRetries: true, description: q.description })),
     ],
     serverAdapter,
     options: { uiConfig: { boardTitle: 'tapo-recorder' } },
   });
   app.use('/queues', serverAdapter.getRouter());
+
+  app.get('/api/replicas', async (_req, res) => {
+    const config = opts.config?.get();
+    if (!config) return void res.json({ replicas: [] });
+    try {
+      res.json({ replicas: await replicationStatus(opts.redis, opts.prefix, config, os.hostname()) });
+    } catch (e) {
+      res.status(503).json({ error: `cannot read the replication status: ${(e as Error).message}` });
+    }
+  });
 
   app.get('/api/health', async (_req, res) => {
     try {

@@ -1,7 +1,11 @@
 import type { Server } from 'node:http';
+import os from 'node:os';
+import type { Queue } from 'bullmq';
+import { createNotifyQueue } from '@tapo/alerts';
+import { createReplicateQueue } from '@tapo/replication';
 import type { ConfigSource } from '@tapo/config';
 import type { Logger } from '@tapo/log';
-import { createMaintenanceQueue, createRecordQueue, createRedis, createRepairQueue } from '@tapo/queues';
+import { createMaintenanceQueue, createRecordQueue, createRedis, createRepairQueue, replicateQueueName } from '@tapo/queues';
 import { SegmentIndex } from '@tapo/segment-index';
 import { createExportQueue } from '@tapo/export';
 import { checkExposure, type BoardAuth } from './auth.js';
@@ -47,7 +51,22 @@ export async function startBoardServer(opts: BoardServerOptions): Promise<BoardS
   const exportQueue = createExportQueue(redis, opts.prefix);
   exportQueue.on('error', () => {});
   const index = new SegmentIndex(redis, opts.prefix);
+  // Alerts and off-site copies in Bull Board: the notify queue and one replicate queue per target.
+  const extraQueues: Array<{ queue: Queue; description: string }> = [
+    { queue: createNotifyQueue(redis, opts.prefix), description: 'Alert messages (webhook / ntfy), retried while a target is down' },
+  ];
+  const cfg = opts.config?.get();
+  const replicateNames = new Set(cfg?.replicas.map((r) => replicateQueueName(r.id, cfg.storage, os.hostname())) ?? []);
+  // With storage: local each host has its own replicate queues: find them in Redis.
+  for (const key of await redis.keys(`${opts.prefix}:replicate-*:meta`).catch(() => [] as string[])) {
+    replicateNames.add(key.slice(opts.prefix.length + 1, -':meta'.length));
+  }
+  for (const name of [...replicateNames].sort()) {
+    extraQueues.push({ queue: createReplicateQueue(redis, opts.prefix, name), description: 'Off-site copies of closed segments, newest first' });
+  }
+  for (const q of extraQueues) q.queue.on('error', () => {});
   const app = createBoardApp({
+    extraQueues,
     recordQueue,
     repairQueue,
     maintenanceQueue,
@@ -61,6 +80,8 @@ export async function startBoardServer(opts: BoardServerOptions): Promise<BoardS
   });
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(opts.port, opts.host, () => resolve(s));
+    // A replica upload of a long segment over a slow uplink may take a while.
+    s.requestTimeout = 30 * 60_000;
     s.once('error', (e: NodeJS.ErrnoException) =>
       reject(new Error(`board cannot listen on ${opts.host}:${opts.port}: ${e.code ?? e.message}`)),
     );
@@ -81,6 +102,7 @@ export async function startBoardServer(opts: BoardServerOptions): Promise<BoardS
       await repairQueue.close();
       await maintenanceQueue.close();
       await exportQueue.close();
+      for (const q of extraQueues) await q.queue.close().catch(() => {});
       await redis.quit().catch(() => {});
     },
   };

@@ -210,9 +210,10 @@ export const ConfigSchema = z
       })
       .strict()
       .default({ remuxFragmented: false }),
-    cameras: z.array(CameraSchema).default([]),
+    /** An empty `cameras:` (everything commented out) means none. */
+    cameras: z.preprocess((v) => v ?? [], z.array(CameraSchema)),
     /** Off-site copies of every closed segment. */
-    replicas: z.array(ReplicaSchema).default([]),
+    replicas: z.preprocess((v) => v ?? [], z.array(ReplicaSchema)),
     /** Accept uploads from other installations (their `replicas:` of type http). */
     receive: ReceiveSchema.default({ tokens: [], maxBytes: 2 * 1024 ** 3 }),
     alerts: AlertsSchema.default({ offlineAfterSeconds: 30, minIntervalSeconds: 60, diskNearlyFullPercent: 97, targets: [] }),

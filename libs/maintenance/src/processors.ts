@@ -36,7 +36,9 @@ export interface FileJobDeps {
 
 export type FileEvent =
   | { type: 'unrecoverable'; cameraId: string; file: string; reason: string }
-  | { type: 'pruned'; trigger: string; emergency: boolean; summary: PruneSummary };
+  | { type: 'pruned'; trigger: string; emergency: boolean; summary: PruneSummary }
+  /** A segment that did not close cleanly turned out playable, or was repaired: it can be replicated now. */
+  | { type: 'playable'; cameraId: string; file: string; host: string };
 
 async function log(job: Job, line: string): Promise<void> {
   await job.log(`${new Date().toISOString()} ${line}`).catch(() => {});
@@ -83,6 +85,7 @@ export async function processVerify(deps: FileJobDeps, job: Job<VerifyJobData>):
   if (decision.action === 'none') {
     await verifyAndIndex({ index: deps.index, recordingsDir: config.recordingsDir, cameraId: data.cameraId, file: data.file, host: data.host, status: 'ok' });
     await log(job, 'plays as it is: indexed as ok');
+    deps.onEvent?.({ type: 'playable', cameraId: data.cameraId, file: data.file, host: data.host });
     return { kind: c.kind, action: 'none' };
   }
   if (decision.action === 'unrecoverable') {
@@ -128,6 +131,7 @@ export async function processRepair(deps: FileJobDeps, job: Job<RepairJobData>):
     await verifyAndIndex({ index: deps.index, recordingsDir: config.recordingsDir, cameraId: data.cameraId, file: data.file, host: data.host, status: 'repaired' });
     await deps.count?.('repair:repaired', 1);
     const then = data.then ?? [];
+    if (!then.length) deps.onEvent?.({ type: 'playable', cameraId: data.cameraId, file: data.file, host: data.host });
     if (then.length) {
       const [nextStep, ...more] = then;
       await deps.repairQueue.add(REPAIR_JOB_NAME, { ...data, step: nextStep!, then: more, fallbacks: [] }, { ...VERIFY_JOB_OPTIONS, jobId: repairJobId(data, nextStep!) });

@@ -7,6 +7,8 @@ import { startExportWorker } from '@tapo/export';
 import { VERIFY_JOB_NAME, VERIFY_JOB_OPTIONS, createRedis, verifyJobId } from '@tapo/queues';
 import { startRecordWorker, type RecordWorker } from '@tapo/recorder';
 import { startAlerting } from '@tapo/alerts';
+import { SegmentIndex } from '@tapo/segment-index';
+import { enqueueReplicas, replicateQueues, startReplicationWorkers } from '@tapo/replication';
 
 export interface WorkerRole {
   record: RecordWorker;
@@ -32,6 +34,24 @@ export async function startWorkerRole(o: {
   const redis = createRedis(o.redisUrl, { name: `recorder-files-ctl-${hostname}` });
   blocking.on('error', () => {});
   redis.on('error', () => {});
+  // Off-site copies: every playable segment gets a replicate job per target (newest first).
+  const segIndex = new SegmentIndex(redis, o.prefix);
+  const replicateQueuesByTarget = replicateQueues(redis, o.prefix, o.getConfig().storage, hostname);
+  async function replicate(cameraId: string, file: string, host: string, durationMs?: number): Promise<void> {
+    const config = o.getConfig();
+    if (config.replicas.length === 0) return;
+    try {
+      const rec = await segIndex.get(cameraId, file);
+      await enqueueReplicas({
+        queues: (id) => replicateQueuesByTarget.get(id),
+        config,
+        cameraId,
+        segment: { file, startMs: rec?.startMs ?? 0, durationMs: durationMs ?? rec?.durationMs ?? 0, bytes: rec?.bytes ?? 0, host },
+      });
+    } catch (e) {
+      o.logger.warn({ err: e, cameraId, file }, `could not enqueue the replicate jobs of ${file}: ${(e as Error).message}`);
+    }
+  }
   const alerting = startAlerting({ blocking, redis, prefix: o.prefix, getConfig: o.getConfig, logger: o.logger, hostname });
   const files = await startFileWorkers({
     blocking,
@@ -40,7 +60,20 @@ export async function startWorkerRole(o: {
     getConfig: o.getConfig,
     hostname,
     logger: o.logger,
-    onEvent: (e) => alerting.onFileEvent(e),
+    onEvent: (e) => {
+      if (e.type === 'playable') void replicate(e.cameraId, e.file, e.host);
+      else alerting.onFileEvent(e);
+    },
+  });
+
+  const replication = await startReplicationWorkers({
+    blocking,
+    redis,
+    prefix: o.prefix,
+    getConfig: o.getConfig,
+    hostname,
+    logger: o.logger,
+    onTargetState: (targetId, state) => alerting.onReplicaState(targetId, state),
   });
   const exportWorker = startExportWorker({ blocking, prefix: o.prefix, index: files.index, getConfig: o.getConfig, logger: o.logger });
 
@@ -71,6 +104,7 @@ export async function startWorkerRole(o: {
       })
         .then((c) => {
           if (!isPlayable(c.kind)) void enqueueVerify(cameraId, seg.file, `closed by ffmpeg but ${c.kind}: ${c.reason}`);
+          else void replicate(cameraId, seg.file, hostname, seg.durationSeconds * 1000);
         })
         .catch((e: Error) => o.logger.warn({ err: e, cameraId, file: seg.file }, `cannot index ${seg.file}: ${e.message}`));
     },
@@ -87,6 +121,8 @@ export async function startWorkerRole(o: {
       await record.close();
       await files.close();
       await exportWorker.close();
+      await replication.close();
+      await replicateQueuesByTarget.close();
       await alerting.close();
       await Promise.allSettled([blocking.quit(), redis.quit()]);
     },

@@ -1,0 +1,309 @@
+import { access } from 'node:fs/promises';
+import path from 'node:path';
+import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { RecorderConfig, ReplicaConfig } from '@tapo/config';
+import { registerSecrets, type Logger } from '@tapo/log';
+import { REPLICATE_JOB_NAME, incrementCounter, replicateQueueName } from '@tapo/queues';
+import { parseSegmentFileName, resolveInside } from '@tapo/storage';
+import { copyToDirectoryTarget, pruneDirectoryTarget, type CopyResult } from './directory-target.js';
+import { ReplicationRejectedError, SourceGoneError, TargetDownError, errorCode, messageOf } from './errors.js';
+import { uploadToHttpTarget, type HttpTargetOptions } from './http-target.js';
+import {
+  createReplicateQueue,
+  olderThanRetention,
+  targetWantsCamera,
+  type ReplicateJobData,
+  type ReplicateQueue,
+  type ReplicateResult,
+} from './replicate-job.js';
+import { RequeueOrder } from './requeue-order.js';
+import { REPLICATE_LIMITER, recordSuccess, recordTargetState } from './status.js';
+import { TargetHealth, type BackoffRange, type TargetState } from './target-health.js';
+
+/** What one copy needs; `copy` is replaceable in tests. */
+export interface ReplicateContext {
+  getConfig(): Pick<RecorderConfig, 'recordingsDir' | 'replicas'>;
+  health: TargetHealth;
+  logger: Logger;
+  http?: HttpTargetOptions;
+  now?(): number;
+  copy?(target: ReplicaConfig, seg: { absPath: string; cameraId: string; fileName: string; startMs: number; durationMs: number }): Promise<CopyResult>;
+  onCopied?(target: ReplicaConfig, job: ReplicateJobData, r: CopyResult): void | Promise<void>;
+}
+
+/** Raised by processReplicate when the target is down: the caller rate-limits the queue and requeues the job. */
+export class TargetDownSignal extends Error {
+  constructor(
+    readonly down: TargetDownError,
+    readonly delayMs: number,
+  ) {
+    super(down.message);
+  }
+}
+
+/**
+ * One replicate job: look the target up in the live config, skip what needs
+ * no copy, else copy / upload. Throws TargetDownSignal when the target is
+ * unreachable (not a failure), UnrecoverableError when the target refused for
+ * good, and anything else for a retry with backoff.
+ */
+export async function processReplicate(ctx: ReplicateContext, data: ReplicateJobData): Promise<ReplicateResult> {
+  const config = ctx.getConfig();
+  const target = config.replicas.find((r) => r.id === data.targetId);
+  if (!target) return { outcome: 'target removed' };
+  if (!targetWantsCamera(target, data.cameraId)) return { outcome: 'skipped: camera not replicated' };
+  const now = ctx.now?.() ?? Date.now();
+  if (olderThanRetention(target, data, now)) return { outcome: 'skipped: older than retention' };
+
+  const fileName = path.posix.basename(data.file);
+  const parsed = parseSegmentFileName(fileName);
+  const absPath = typeof data.file === 'string' && !data.file.includes('\0') && !data.file.includes('\\') ? resolveInside(config.recordingsDir, data.file) : undefined;
+  if (!parsed || parsed.cameraId !== data.cameraId || !absPath) {
+    throw new UnrecoverableError(`"${String(data.file)}" is not a segment file of camera "${data.cameraId}" inside the recordings folder`);
+  }
+  try {
+    await access(absPath);
+  } catch (e) {
+    if (errorCode(e) === 'ENOENT') return { outcome: 'skipped: source gone' };
+    throw e;
+  }
+
+  const seg = { absPath, cameraId: data.cameraId, fileName, startMs: data.startMs, durationMs: data.durationMs };
+  const t0 = performance.now();
+  let r: CopyResult;
+  try {
+    r = ctx.copy
+      ? await ctx.copy(target, seg)
+      : target.type === 'directory'
+        ? await copyToDirectoryTarget(target, seg)
+        : await uploadToHttpTarget(target, seg, ctx.http);
+  } catch (e) {
+    if (e instanceof SourceGoneError) return { outcome: 'skipped: source gone' };
+    if (e instanceof TargetDownError) throw new TargetDownSignal(e, ctx.health.down(target.id, e.message, ctx.now?.() ?? Date.now()));
+    if (e instanceof ReplicationRejectedError) throw new UnrecoverableError(e.message);
+    throw e;
+  }
+  ctx.health.success(target.id, ctx.now?.() ?? Date.now());
+  await ctx.onCopied?.(target, data, r);
+  return { outcome: r.outcome, bytes: r.bytes, ms: Math.round(performance.now() - t0) };
+}
+
+export interface ReplicationWorkersOptions {
+  /** Connection for workers (maxRetriesPerRequest: null). */
+  blocking: Redis;
+  /** Connection for commands. */
+  redis: Redis;
+  prefix: string;
+  getConfig(): RecorderConfig;
+  hostname: string;
+  logger: Logger;
+  /** A target went down / came back (per process; turn "down longer than alertAfterSeconds" into an alert). */
+  onTargetState?(targetId: string, state: TargetState): void;
+  /** How often the config is checked for added / removed targets. Default 5 s; 0 = only on sync(). */
+  pollMs?: number;
+  /** Jobs per target at once. Default 2 (1 while the target is down). */
+  concurrency?: number;
+  /** Wait between probes of a down target. Default 1 s doubling to 30 s. */
+  downBackoff?: BackoffRange;
+  http?: HttpTargetOptions;
+  /**
+   * A job that hit a "down" answer this many times while other jobs of the
+   * target succeeded (within 10 minutes) is retried with the job backoff
+   * instead of holding the head of the queue. Default 10.
+   */
+  poisonAfterStarts?: number;
+  /** Directory targets with a retention: prune their ring buffer at most this often (after a copy). Default 60 s. */
+  directoryPruneEveryMs?: number;
+}
+
+export interface ReplicationWorkers {
+  /** Creates / closes workers to match the config's replicas now. */
+  sync(): Promise<void>;
+  /** Reachability per target, as this process sees it. */
+  states(): Record<string, TargetState>;
+  /** Queue names consumed now. */
+  queues(): string[];
+  close(): Promise<void>;
+}
+
+interface Running {
+  targetId: string;
+  worker: Worker<ReplicateJobData, ReplicateResult, typeof REPLICATE_JOB_NAME>;
+  queue: ReplicateQueue;
+  order: RequeueOrder;
+  pendingDelay: number;
+}
+
+/**
+ * One BullMQ worker per replica target (queue replicate-<target>[-<host>]),
+ * following the config as targets come and go. While a target is down its
+ * jobs are not failed: the queue is rate-limited (1 s → 30 s between probes)
+ * and the jobs go back to wait in their LIFO order, so the newest segment is
+ * retried first when the target is back.
+ */
+export async function startReplicationWorkers(o: ReplicationWorkersOptions): Promise<ReplicationWorkers> {
+  const concurrency = o.concurrency ?? 2;
+  const poisonAfter = o.poisonAfterStarts ?? 10;
+  const running = new Map<string, Running>();
+  const lastPrune = new Map<string, number>();
+  const pruning = new Set<string>();
+  let closed = false;
+
+  const health = new TargetHealth((id, state) => {
+    for (const w of running.values()) if (w.targetId === id) w.worker.concurrency = state.up ? concurrency : 1;
+    if (state.up) o.logger.info({ target: id }, `replica "${id}" is reachable again`);
+    else o.logger.warn({ target: id }, `replication target down: ${state.lastError}`);
+    void recordTargetState(o.redis, o.prefix, id, state).catch(() => {});
+    try {
+      o.onTargetState?.(id, state);
+    } catch (e) {
+      o.logger.warn({ err: e }, `onTargetState failed: ${messageOf(e)}`);
+    }
+  }, o.downBackoff);
+
+  const maybePrune = (target: ReplicaConfig) => {
+    if (target.type !== 'directory' || (target.retention.maxAgeSeconds === undefined && target.retention.maxBytes === undefined)) return;
+    const now = Date.now();
+    if (pruning.has(target.id) || now - (lastPrune.get(target.id) ?? 0) < (o.directoryPruneEveryMs ?? 60_000)) return;
+    lastPrune.set(target.id, now);
+    pruning.add(target.id);
+    void pruneDirectoryTarget(target)
+      .then((s) => {
+        if (s.deleted > 0 || s.errors.length > 0) {
+          o.logger.info({ target: target.id, deleted: s.deleted, bytes: s.bytes, errors: s.errors.slice(0, 5) }, `replica "${target.id}": pruned ${s.deleted} copies (${s.bytes} bytes)`);
+        }
+      })
+      .catch((e) => o.logger.warn({ err: e }, `replica "${target.id}": prune failed: ${messageOf(e)}`))
+      .finally(() => pruning.delete(target.id));
+  };
+
+  const ctx: ReplicateContext = {
+    getConfig: o.getConfig,
+    health,
+    logger: o.logger,
+    ...(o.http ? { http: o.http } : {}),
+    onCopied: async (target, data, r) => {
+      await recordSuccess(o.redis, o.prefix, target.id, data.file).catch(() => {});
+      if (r.outcome === 'copied') {
+        await incrementCounter(o.redis, o.prefix, `replicate:${target.id}:copied`, 1);
+        await incrementCounter(o.redis, o.prefix, `replicate:${target.id}:bytes`, r.bytes);
+      }
+      maybePrune(target);
+    },
+  };
+
+  function start(targetId: string, name: string): Running {
+    const queue = createReplicateQueue(o.redis, o.prefix, name);
+    const entry: Running = {
+      targetId,
+      queue,
+      pendingDelay: 1000,
+      order: new RequeueOrder({
+        beforeRelease: () => queue.rateLimit(entry.pendingDelay),
+        isBack: async (id) => {
+          const s = await queue.getJobState(id);
+          return s !== 'active';
+        },
+      }),
+      worker: undefined as unknown as Running['worker'],
+    };
+    entry.worker = new Worker<ReplicateJobData, ReplicateResult, typeof REPLICATE_JOB_NAME>(
+      name,
+      async (job: Job<ReplicateJobData, ReplicateResult, typeof REPLICATE_JOB_NAME>) => {
+        const id = job.id ?? '';
+        entry.order.enter(id, job.data.startMs);
+        let parked = false;
+        try {
+          return await processReplicate(ctx, job.data);
+        } catch (e) {
+          if (e instanceof TargetDownSignal) {
+            // One segment the target keeps refusing with 5xx while others get through must not hold the
+            // head of the queue forever: after a few tries it becomes an ordinary retry (backoff, attempts).
+            const st = health.get(targetId);
+            if (job.attemptsStarted >= poisonAfter && st.lastSuccessMs !== undefined && Date.now() - st.lastSuccessMs < 10 * 60_000) {
+              throw new Error(`${e.message} (tried ${job.attemptsStarted} times while other segments got through: retried with backoff)`);
+            }
+            entry.pendingDelay = e.delayMs;
+            o.logger.debug({ target: targetId, jobId: id, retryInMs: e.delayMs }, `replica "${targetId}" down: ${e.message}`);
+            parked = true;
+            await entry.order.park(id);
+            throw Worker.RateLimitError();
+          }
+          throw e;
+        } finally {
+          if (!parked) entry.order.leave(id);
+        }
+      },
+      {
+        connection: o.blocking,
+        prefix: o.prefix,
+        concurrency: health.get(targetId).up ? concurrency : 1,
+        limiter: REPLICATE_LIMITER,
+        lockDuration: 60_000,
+      },
+    );
+    entry.worker.on('error', (e) => o.logger.debug({ err: e }, `replicate worker ${name} error: ${e.message}`));
+    entry.worker.on('failed', (job, err) => {
+      o.logger.warn({ jobId: job?.id, target: targetId }, `replicate ${job?.data.file} → "${targetId}" failed (attempt ${job?.attemptsMade}): ${err.message}`);
+    });
+    return entry;
+  }
+
+  async function stop(name: string): Promise<void> {
+    const r = running.get(name);
+    if (!r) return;
+    running.delete(name);
+    await r.worker.close().catch(() => {});
+    await r.queue.close().catch(() => {});
+  }
+
+  // Keyed by queue name (it changes with the target id, storage and host); health by target id.
+  async function sync(): Promise<void> {
+    if (closed) return;
+    const config = o.getConfig();
+    const want = new Map<string, string>();
+    for (const t of config.replicas) {
+      want.set(replicateQueueName(t.id, config.storage, o.hostname), t.id);
+      if (t.type === 'http') registerSecrets(t.token);
+    }
+    for (const name of [...running.keys()]) {
+      if (!want.has(name)) {
+        const id = running.get(name)!.targetId;
+        await stop(name);
+        if (![...want.values()].includes(id)) health.forget(id);
+        o.logger.info({ queue: name }, `replication to "${id}" stopped (no longer configured)`);
+      }
+    }
+    for (const [name, id] of want) {
+      if (running.has(name) || closed) continue;
+      running.set(name, start(id, name));
+      o.logger.info({ queue: name }, `replicating to "${id}" (queue ${name})`);
+    }
+  }
+
+  await sync();
+  const pollMs = o.pollMs ?? 5000;
+  let syncing: Promise<void> | undefined;
+  const timer =
+    pollMs > 0
+      ? setInterval(() => {
+          syncing ??= sync()
+            .catch((e) => o.logger.warn({ err: e }, `replication sync failed: ${messageOf(e)}`))
+            .finally(() => (syncing = undefined));
+        }, pollMs)
+      : undefined;
+  timer?.unref();
+
+  return {
+    sync: () => (syncing ??= sync().finally(() => (syncing = undefined))),
+    states: () => health.all(),
+    queues: () => [...running.keys()],
+    async close() {
+      closed = true;
+      if (timer) clearInterval(timer);
+      await syncing?.catch(() => {});
+      await Promise.allSettled([...running.keys()].map((n) => stop(n)));
+    },
+  };
+}
