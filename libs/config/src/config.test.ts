@@ -183,6 +183,7 @@ alerts:
       'field "replicas[1].id": duplicate id "x"',
     );
     expect(err('replicas:\n  - { id: x, type: directory, path: /a, cameras: [nope] }\n').message).toContain('unknown camera "nope"');
+    expect(err('recordingsDir: /srv/rec\nreplicas:\n  - { id: x, type: directory, path: /srv/rec/copy }\n').message).toContain('overlaps recordingsDir');
     expect(err('alerts:\n  targets:\n    - { id: t, type: email, url: "http://a" }\n').message).toContain('field "alerts.targets.0.type"');
     expect(err('alerts:\n  targets:\n    - { id: t, type: webhook, url: "http://a", events: [fire] }\n').message).toContain('alerts.targets.0.events.0');
   });

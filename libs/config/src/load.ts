@@ -93,6 +93,14 @@ export function validateConfig(raw: unknown, file: string, baseDir: string): Rec
   unique(cfg.alerts.targets, 'alerts.targets');
   unique(cfg.receive.tokens, 'receive.tokens');
   cfg.replicas.forEach((r, i) => {
+    if (r.type === 'directory') {
+      const target = path.resolve(baseDir, r.path);
+      const rec = path.resolve(baseDir, cfg.recordingsDir);
+      const inside = (a: string, b: string) => a === b || a.startsWith(b + path.sep);
+      if (inside(target, rec) || inside(rec, target)) {
+        throw new ConfigError(formatProblem(file, '', `replicas[${i}].path`, `${target} overlaps recordingsDir (${rec}): a copy must live on another disk or share`), file, undefined, `replicas.${i}.path`);
+      }
+    }
     r.cameras?.forEach((c, j) => {
       if (!seen.has(c)) {
         throw new ConfigError(formatProblem(file, '', `replicas[${i}].cameras[${j}]`, `unknown camera "${c}"`), file, undefined, `replicas.${i}.cameras.${j}`);

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { createHash } from 'node:crypto';
 import { mkdir, open, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
@@ -13,9 +14,11 @@ import { matchBearer, receiveTarget, suspiciousRawPath, type ReceiveTarget } fro
 
 export interface ReceiveRouterOptions {
   /** The live config: receive.tokens, receive.maxBytes, recordingsDir, cameras. */
-  getConfig(): Pick<RecorderConfig, 'receive' | 'recordingsDir' | 'cameras'>;
+  getConfig(): Pick<RecorderConfig, 'receive' | 'recordingsDir' | 'cameras'> & Partial<Pick<RecorderConfig, 'storage'>>;
   index: SegmentIndex;
   logger: Logger;
+  /** This machine's name: with storage: local, received segments are indexed under it, so this host's prune and repair reach them. */
+  hostname?: string;
 }
 
 const SHA256 = /^[0-9a-f]{64}$/;
@@ -55,7 +58,8 @@ class UploadError extends Error {
  * (renamed to the stored camera id), streamed to a dot-temp file, checked
  * (Content-Length, X-Content-SHA256, receive.maxBytes, playable MP4), then
  * linked into place (never over an existing file) and indexed with host
- * `replica:<token id>`. Mount it before any auth or body parser of the board
+ * `replica:<token id>` (storage: local: this machine's name, so that its own
+ * prune and repair jobs reach the file). Mount it before any auth or body parser of the board
  * (it has its own auth and reads the raw body).
  */
 export function createReceiveRouter(o: ReceiveRouterOptions): Router {
@@ -123,7 +127,9 @@ export function createReceiveRouter(o: ReceiveRouterOptions): Router {
   };
 
   const index = async (t: ReceiveTarget, bytes: number, durationMs: number, tokenId: string) => {
-    await o.index.upsert({ cameraId: t.cameraId, file: t.rel, startMs: t.startMs, durationMs, bytes, status: 'ok', host: `replica:${tokenId}` });
+    const local = o.getConfig().storage === 'local';
+    const host = local ? (o.hostname ?? os.hostname()) : `replica:${tokenId}`;
+    await o.index.upsert({ cameraId: t.cameraId, file: t.rel, startMs: t.startMs, durationMs, bytes, status: 'ok', host });
   };
 
   r.head(ROUTE, async (req, res) => {
