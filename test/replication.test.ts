@@ -54,6 +54,7 @@ describe('replication between two installations', () => {
     );
     await a.start('scheduler');
     await a.start('worker');
+    await a.start('board');
     // When each segment of A closed (first seen with its final size: the next one exists).
     closedWatcher = setInterval(() => {
       void listSegmentFiles(a.recordingsDir, 'cam1').then((segs) => {
@@ -93,6 +94,16 @@ describe('replication between two installations', () => {
     expect(Math.max(...lag)).toBeLessThan(15);
     const bIndex = new SegmentIndex(b.redis, b.prefix);
     expect((await bIndex.stats(bCamera)).count).toBeGreaterThanOrEqual(3);
+    // A's board shows both replicas working.
+    const status = (await (await fetch(`http://127.0.0.1:${a.boardPort}/api/replicas`)).json()) as { replicas: Array<{ id: string; lastSuccessMs?: number; failed: number }> };
+    expect(status.replicas.map((r) => r.id).sort()).toEqual(['office', 'usb']);
+    for (const r of status.replicas) {
+      expect(r.lastSuccessMs, r.id).toBeGreaterThan(0);
+      expect(r.failed).toBe(0);
+    }
+    const page = await (await fetch(`http://127.0.0.1:${a.boardPort}/`)).text();
+    expect(page).toContain('Off-site copies');
+    expect(page).not.toContain(TOKEN);
   }, 90_000);
 
   it('office down for 30 s: recording goes on, then the backlog drains newest first, nothing duplicated', async () => {

@@ -145,7 +145,9 @@ export function createBoardApp(opts: BoardAppOptions): Express {
   app.get('/', async (_req, res) => {
     try {
       const cameras = await cameraStatus();
-      res.type('html').send(renderStatusPage(cameras));
+      const config = opts.config?.get();
+      const replicas = config?.replicas.length ? await replicationStatus(opts.redis, opts.prefix, config, os.hostname()).catch(() => []) : [];
+      res.type('html').send(renderStatusPage(cameras, replicas));
     } catch (e) {
       res.status(503).type('text').send(`cannot read the queue: ${(e as Error).message}`);
     }

@@ -7,7 +7,35 @@ function fmtBitrate(bps: number | undefined): string {
 }
 
 /** The cameras page: one card per camera, refreshing itself. */
-export function renderStatusPage(cameras: CameraStatus[]): string {
+/** One replica target, as the status page shows it (from replicationStatus). */
+export interface ReplicaRow {
+  id: string;
+  where: string;
+  waiting: number;
+  failed: number;
+  up?: boolean;
+  lastError?: string;
+  lastSuccessMs?: number;
+  oldestWaitingStartMs?: number;
+}
+
+function renderReplicas(rows: ReplicaRow[]): string {
+  if (rows.length === 0) return '';
+  const ago = (ms?: number) => (ms ? `${fmtDuration(Math.round((Date.now() - ms) / 1000))} ago` : 'never');
+  const tr = rows
+    .map(
+      (r) => `<tr><td>${esc(r.id)}</td><td>${esc(r.where)}</td><td class="state ${r.up === false ? 'reconnecting' : 'recording'}">${r.up === false ? 'unreachable' : 'ok'}</td>` +
+        `<td>${esc(r.waiting)}${r.oldestWaitingStartMs ? ` <small>(oldest from ${esc(ago(r.oldestWaitingStartMs))})</small>` : ''}</td><td>${esc(r.failed)}</td><td>${esc(ago(r.lastSuccessMs))}</td>` +
+        `<td><small>${r.up === false ? esc(r.lastError ?? '') : ''}</small></td></tr>`,
+    )
+    .join('\n');
+  return `<h2>Off-site copies</h2>
+<table><tr><th>replica</th><th>where</th><th>state</th><th>waiting</th><th>failed</th><th>last copy</th><th></th></tr>
+${tr}
+</table>`;
+}
+
+export function renderStatusPage(cameras: CameraStatus[], replicas: ReplicaRow[] = []): string {
   const cards = cameras
     .map((c) => {
       const id = encodeURIComponent(c.id);
@@ -30,5 +58,5 @@ export function renderStatusPage(cameras: CameraStatus[]): string {
 </div>`;
     })
     .join('\n');
-  return page('Cameras', `<div class="cards">\n${cards || '<p>no cameras configured</p>'}\n</div>`, { refreshSeconds: 10 });
+  return page('Cameras', `<div class="cards">\n${cards || '<p>no cameras configured</p>'}\n</div>\n${renderReplicas(replicas)}`, { refreshSeconds: 10 });
 }

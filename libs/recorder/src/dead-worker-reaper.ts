@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { workerAliveKey } from './writer-lease.js';
 import type { Logger } from '@tapo/log';
 
 /**
@@ -28,6 +29,26 @@ end
 return out
 `;
 
+/** KEYS: alive key, registry. ARGV: value, ttl ms, worker id. The registry score is Redis' own clock. */
+const BEAT = `
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+local t = redis.call('TIME')
+redis.call('ZADD', KEYS[2], t[1] * 1000 + math.floor(t[2] / 1000), ARGV[3])
+return 1
+`;
+
+/**
+ * KEYS: registry. ARGV: stale after ms, forget after ms. Returns how many
+ * registered workers have not beaten for "stale after" (usually 0: then the
+ * reaper has nothing to look at). Workers silent for "forget after" leave the registry.
+ */
+const ANY_STALE = `
+local t = redis.call('TIME')
+local now = t[1] * 1000 + math.floor(t[2] / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[2]))
+return #redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[1]), 'LIMIT', 0, 1)
+`;
+
 const REAP = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   redis.call('DEL', KEYS[1])
@@ -36,7 +57,35 @@ end
 return 0
 `;
 
-type ReaperRedis = Redis & { recorderReaperCandidates(active: string, base: string, aliveBase: string): Promise<string[]> };
+type ReaperRedis = Redis & {
+  recorderReaperCandidates(active: string, base: string, aliveBase: string): Promise<string[]>;
+  recorderAnyStaleWorker(registry: string, staleMs: string, forgetMs: string): Promise<number>;
+  recorderWorkerBeat(alive: string, registry: string, value: string, ttlMs: string, workerId: string): Promise<number>;
+};
+
+/** Sorted set of worker ids scored by their last beat (Redis time, ms). */
+export function workerRegistryKey(prefix: string): string {
+  return `${prefix}:workers`;
+}
+
+function define(r: ReaperRedis): void {
+  // EVALSHA instead of sending the script text every second.
+  if (!r.recorderReaperCandidates) r.defineCommand('recorderReaperCandidates', { numberOfKeys: 1, lua: CANDIDATES });
+  if (!r.recorderAnyStaleWorker) r.defineCommand('recorderAnyStaleWorker', { numberOfKeys: 1, lua: ANY_STALE });
+  if (!r.recorderWorkerBeat) r.defineCommand('recorderWorkerBeat', { numberOfKeys: 2, lua: BEAT });
+}
+
+/** "I am alive": the alive key (TTL) read by writer leases and reapers, and the registry entry. */
+export async function workerAliveBeat(redis: Redis, prefix: string, workerId: string, value: string, ttlMs: number): Promise<void> {
+  const r = redis as ReaperRedis;
+  define(r);
+  await r.recorderWorkerBeat(workerAliveKey(prefix, workerId), workerRegistryKey(prefix), value, String(ttlMs), workerId);
+}
+
+/** A stopping worker leaves: alive key and registry entry gone. */
+export async function workerLeaves(redis: Redis, prefix: string, workerId: string): Promise<void> {
+  await redis.multi().del(workerAliveKey(prefix, workerId)).zrem(workerRegistryKey(prefix), workerId).exec();
+}
 
 export interface ReaperOptions {
   redis: Redis;
@@ -46,15 +95,19 @@ export interface ReaperOptions {
   confirmMs?: number;
   stableMs?: number;
   everyMs?: number;
+  /** A registered worker whose last beat is older than this is looked at (its alive key's TTL). Default 3000. */
+  aliveStaleMs?: number;
   onReap?(jobId: string, deadWorker: string): void;
 }
 
 export function startDeadWorkerReaper(o: ReaperOptions): { stop(): void } {
   const confirmMs = o.confirmMs ?? 1500;
+  const aliveStaleMs = o.aliveStaleMs ?? 3000;
   const stableMs = o.stableMs ?? 4000;
   const r = o.redis as ReaperRedis;
-  // EVALSHA instead of sending the script text every second.
-  if (!r.recorderReaperCandidates) r.defineCommand('recorderReaperCandidates', { numberOfKeys: 1, lua: CANDIDATES });
+  define(r);
+  const registry = workerRegistryKey(o.prefix);
+  let ticks = 0;
   let connectedSince = o.redis.status === 'ready' ? Date.now() : 0;
   const onReady = () => (connectedSince = Date.now());
   const onClose = () => (connectedSince = 0);
@@ -69,7 +122,12 @@ export function startDeadWorkerReaper(o: ReaperOptions): { stop(): void } {
     if (busy || !connectedSince || Date.now() - connectedSince < stableMs) return;
     busy = true;
     try {
-      const res = (await (o.redis as ReaperRedis).recorderReaperCandidates(`${base}active`, base, aliveBase)) as string[];
+      // Cheap look first (one call): is any registered worker silent? Only
+      // then (and every 30th tick, for locks of workers not in the registry,
+      // or while a candidate is being confirmed) walk the active jobs' locks.
+      const full = ++ticks % 30 === 0 || firstSeen.size > 0 || (await r.recorderAnyStaleWorker(registry, String(aliveStaleMs), String(60_000))) > 0;
+      if (!full) return;
+      const res = (await r.recorderReaperCandidates(`${base}active`, base, aliveBase)) as string[];
       const now = Date.now();
       const current = new Set<string>();
       for (let i = 0; i + 1 < res.length; i += 2) {

@@ -10,4 +10,4 @@ export {
 export { createRecordProcessor, type RecordProcessorDeps, type StopReason } from './record-processor.js';
 export { startRecordWorker, RECORD_WORKER_TIMINGS, type RecordWorker, type RecordWorkerOptions } from './record-worker.js';
 export { WriterLease, writerKey, workerAliveKey, workerIdOf, jobLockKey, reacquireJobLock } from './writer-lease.js';
-export { startDeadWorkerReaper, type ReaperOptions } from './dead-worker-reaper.js';
+export { startDeadWorkerReaper, workerRegistryKey, type ReaperOptions } from './dead-worker-reaper.js';

@@ -12,8 +12,8 @@ import {
 } from '@tapo/queues';
 import type { CameraRecorder } from './camera-recorder.js';
 import { createRecordProcessor, type RecordProcessorDeps } from './record-processor.js';
-import { startDeadWorkerReaper } from './dead-worker-reaper.js';
-import { reacquireJobLock, workerAliveKey } from './writer-lease.js';
+import { startDeadWorkerReaper, workerAliveBeat, workerLeaves } from './dead-worker-reaper.js';
+import { reacquireJobLock } from './writer-lease.js';
 
 /**
  * Timings for endless recording jobs (see docs/design.md):
@@ -148,9 +148,8 @@ export async function startRecordWorker(opts: RecordWorkerOptions): Promise<Reco
   });
 
   // "I am alive": read by the writer leases and by other workers' reapers.
-  const aliveKey = workerAliveKey(opts.prefix, worker.id);
   const beat = () =>
-    void plain.set(aliveKey, `${hostname}:${process.pid}`, 'PX', RECORD_WORKER_TIMINGS.aliveTtlMs).catch(() => {});
+    void workerAliveBeat(plain, opts.prefix, worker.id, `${hostname}:${process.pid}`, RECORD_WORKER_TIMINGS.aliveTtlMs).catch(() => {});
   beat();
   const aliveTimer = setInterval(beat, RECORD_WORKER_TIMINGS.aliveEveryMs);
   aliveTimer.unref();
@@ -177,7 +176,7 @@ export async function startRecordWorker(opts: RecordWorkerOptions): Promise<Reco
       }
       clearInterval(aliveTimer);
       reaper.stop();
-      await plain.del(aliveKey).catch(() => {});
+      await workerLeaves(plain, opts.prefix, worker.id).catch(() => {});
       await Promise.allSettled([blocking.quit(), plain.quit()]);
     })();
     return closing;
