@@ -136,8 +136,9 @@ describe('replication between two installations', () => {
     // Nothing duplicated, no temp files left, every file indexed once.
     expect(onB.every((f) => !f.name.startsWith('.'))).toBe(true);
     expect(new Set(onB.map((f) => f.name)).size).toBe(onB.length);
+    // Every file on B is indexed there (a newer upload may be between its rename and its index entry: wait a moment).
     const bIndex = new SegmentIndex(b.redis, b.prefix);
-    expect((await bIndex.stats(bCamera)).count).toBe(onB.length);
+    await waitFor('B index = B files', async () => (await bIndex.stats(bCamera)).count === filesUnder(b.recordingsDir, bCamera).length, 10_000, 100);
     // No replicate job failed.
     const failed = await a.redis.zcard(`${a.prefix}:replicate-office:failed`);
     expect(failed).toBe(0);
