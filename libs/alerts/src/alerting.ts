@@ -1,9 +1,7 @@
-import type { Redis } from 'ioredis';
 import { Alerter } from './alerter.js';
 import { startNotifyWorker, type NotifyWorker } from './notify-processor.js';
-import type { RecorderConfig } from '@tapo/config';
-import type { Logger } from '@tapo/log';
 import type { FileEvent } from '@tapo/maintenance';
+import type { JobWorkersContext } from '@tapo/queues';
 
 export interface Alerting {
   alerter: Alerter;
@@ -23,14 +21,7 @@ const DISK_HYSTERESIS_PERCENT = 3;
  * alert targets, a `notify` worker (scheduler and workers both run one, so
  * messages go out while any of them lives).
  */
-export function startAlerting(o: {
-  blocking: Redis;
-  redis: Redis;
-  prefix: string;
-  getConfig(): RecorderConfig;
-  logger: Logger;
-  hostname: string;
-}): Alerting {
+export function startAlerting(o: JobWorkersContext): Alerting {
   const alerter = new Alerter({ redis: o.redis, prefix: o.prefix, getConfig: o.getConfig, logger: o.logger });
   let notify: NotifyWorker | undefined;
   const ensureWorker = () => {

@@ -1,11 +1,11 @@
 import { spawn } from 'node:child_process';
-import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { UnrecoverableError, type Job } from 'bullmq';
 import type { RecorderConfig } from '@tapo/config';
 import type { Logger } from '@tapo/log';
 import type { SegmentIndex, SegmentRecord } from '@tapo/segment-index';
-import { resolveInside } from '@tapo/storage';
+import { removeFilesOlderThan, resolveInside } from '@tapo/storage';
 import { EXPORT_MAX_AGE_MS, exportFilePath, exportsDir, type ExportJobData, type ExportProgress, type ExportResult } from './contract.js';
 
 export interface ExportDeps {
@@ -27,27 +27,7 @@ export async function selectSegments(index: SegmentIndex, cameraId: string, from
 
 /** Deletes export files (and leftovers of interrupted exports) older than maxAgeMs. */
 export async function removeOldExports(recordingsDir: string, maxAgeMs = EXPORT_MAX_AGE_MS): Promise<number> {
-  const dir = exportsDir(recordingsDir);
-  let names: string[];
-  try {
-    names = await readdir(dir);
-  } catch {
-    return 0;
-  }
-  let n = 0;
-  for (const name of names) {
-    const f = path.join(dir, name);
-    try {
-      const st = await stat(f);
-      if (st.isFile() && Date.now() - st.mtimeMs > maxAgeMs) {
-        await rm(f, { force: true });
-        n++;
-      }
-    } catch {
-      /* gone meanwhile */
-    }
-  }
-  return n;
+  return removeFilesOlderThan(exportsDir(recordingsDir), maxAgeMs);
 }
 
 function quote(file: string): string {

@@ -1,7 +1,4 @@
 import { Worker, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
-import type { RecorderConfig } from '@tapo/config';
-import type { Logger } from '@tapo/log';
 import {
   MAINTENANCE_JOB_OPTIONS,
   MAINTENANCE_QUEUE,
@@ -15,20 +12,13 @@ import {
   incrementCounter,
   type MaintenanceQueue,
   type RepairQueue,
+  type JobWorkersContext,
 } from '@tapo/queues';
 import { SegmentIndex } from '@tapo/segment-index';
 import { processMaintenance, processRepair, processVerify, type FileEvent } from './processors.js';
 import { runPrune, type PruneSummary } from './prune.js';
 
-export interface FileWorkersOptions {
-  /** Connection for workers (maxRetriesPerRequest: null). */
-  blocking: Redis;
-  /** Connection for commands. */
-  redis: Redis;
-  prefix: string;
-  getConfig(): RecorderConfig;
-  hostname: string;
-  logger: Logger;
+export interface FileWorkersOptions extends JobWorkersContext {
   onEvent?(e: FileEvent): void;
 }
 

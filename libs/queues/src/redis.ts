@@ -1,5 +1,6 @@
 import { Redis, type RedisOptions } from 'ioredis';
-import { redactUrl } from '@tapo/log';
+import type { RecorderConfig } from '@tapo/config';
+import { redactUrl, type Logger } from '@tapo/log';
 
 export interface RedisConnectOptions {
   /** For workers and blocking clients: retry commands forever (BullMQ requirement). */
@@ -78,4 +79,20 @@ export async function incrementCounter(redis: Redis, prefix: string, field: stri
 export async function readCounters(redis: Redis, prefix: string): Promise<Record<string, number>> {
   const raw = await redis.hgetall(countersKey(prefix));
   return Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, Number(v) || 0]));
+}
+
+/**
+ * What every group of file-job workers in a worker process gets: the two
+ * connections (workers block on `blocking`, commands go to `redis`), the
+ * install's prefix, the live config, this host's name and the logger.
+ */
+export interface JobWorkersContext {
+  /** Connection for workers (maxRetriesPerRequest: null). */
+  blocking: Redis;
+  /** Connection for commands. */
+  redis: Redis;
+  prefix: string;
+  getConfig(): RecorderConfig;
+  hostname: string;
+  logger: Logger;
 }

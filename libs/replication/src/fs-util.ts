@@ -1,7 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { link, lstat, open, readdir, rename, unlink } from 'node:fs/promises';
+import { link, lstat, open, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
+import { removeFilesOlderThan } from '@tapo/storage';
 import { errorCode } from './errors.js';
 
 export interface FileDigest {
@@ -103,26 +104,6 @@ export class KeyedMutex {
 }
 
 /** Deletes temp files (`.<name>.partial-*`) older than `olderThanMs` in one folder (left by a crash). Returns how many. */
-export async function removeStalePartials(dir: string, olderThanMs: number, now = Date.now()): Promise<number> {
-  let names: string[];
-  try {
-    names = await readdir(dir);
-  } catch {
-    return 0;
-  }
-  let n = 0;
-  for (const name of names) {
-    if (!isPartialName(name)) continue;
-    const p = path.join(dir, name);
-    try {
-      const st = await lstat(p);
-      if (st.isFile() && now - st.mtimeMs > olderThanMs) {
-        await unlink(p);
-        n++;
-      }
-    } catch {
-      /* gone meanwhile */
-    }
-  }
-  return n;
+export function removeStalePartials(dir: string, olderThanMs: number, now = Date.now()): Promise<number> {
+  return removeFilesOlderThan(dir, olderThanMs, isPartialName, now);
 }

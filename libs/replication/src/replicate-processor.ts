@@ -1,10 +1,9 @@
 import { access } from 'node:fs/promises';
 import path from 'node:path';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { RecorderConfig, ReplicaConfig } from '@tapo/config';
 import { registerSecrets, type Logger } from '@tapo/log';
-import { REPLICATE_JOB_NAME, incrementCounter, replicateQueueName } from '@tapo/queues';
+import { REPLICATE_JOB_NAME, incrementCounter, replicateQueueName, type JobWorkersContext } from '@tapo/queues';
 import { parseSegmentFileName, resolveInside } from '@tapo/storage';
 import { copyToDirectoryTarget, pruneDirectoryTarget, type CopyResult } from './directory-target.js';
 import { ReplicationRejectedError, SourceGoneError, TargetDownError, errorCode, messageOf } from './errors.js';
@@ -89,15 +88,7 @@ export async function processReplicate(ctx: ReplicateContext, data: ReplicateJob
   return { outcome: r.outcome, bytes: r.bytes, ms: Math.round(performance.now() - t0) };
 }
 
-export interface ReplicationWorkersOptions {
-  /** Connection for workers (maxRetriesPerRequest: null). */
-  blocking: Redis;
-  /** Connection for commands. */
-  redis: Redis;
-  prefix: string;
-  getConfig(): RecorderConfig;
-  hostname: string;
-  logger: Logger;
+export interface ReplicationWorkersOptions extends JobWorkersContext {
   /** A target went down / came back (per process; turn "down longer than alertAfterSeconds" into an alert). */
   onTargetState?(targetId: string, state: TargetState): void;
   /** How often the config is checked for added / removed targets. Default 5 s; 0 = only on sync(). */

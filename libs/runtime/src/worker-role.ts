@@ -4,7 +4,7 @@ import type { RecorderConfig } from '@tapo/config';
 import type { Logger } from '@tapo/log';
 import { startFileWorkers, verifyAndIndex, isPlayable, type FileWorkers } from '@tapo/maintenance';
 import { startExportWorker } from '@tapo/export';
-import { VERIFY_JOB_NAME, VERIFY_JOB_OPTIONS, createRedis, verifyJobId } from '@tapo/queues';
+import { VERIFY_JOB_NAME, VERIFY_JOB_OPTIONS, createRedis, verifyJobId, type JobWorkersContext } from '@tapo/queues';
 import { startRecordWorker, type RecordWorker } from '@tapo/recorder';
 import { startAlerting } from '@tapo/alerts';
 import { SegmentIndex } from '@tapo/segment-index';
@@ -52,14 +52,10 @@ export async function startWorkerRole(o: {
       o.logger.warn({ err: e, cameraId, file }, `could not enqueue the replicate jobs of ${file}: ${(e as Error).message}`);
     }
   }
-  const alerting = startAlerting({ blocking, redis, prefix: o.prefix, getConfig: o.getConfig, logger: o.logger, hostname });
+  const ctx: JobWorkersContext = { blocking, redis, prefix: o.prefix, getConfig: o.getConfig, hostname, logger: o.logger };
+  const alerting = startAlerting(ctx);
   const files = await startFileWorkers({
-    blocking,
-    redis,
-    prefix: o.prefix,
-    getConfig: o.getConfig,
-    hostname,
-    logger: o.logger,
+    ...ctx,
     onEvent: (e) => {
       if (e.type === 'playable') void replicate(e.cameraId, e.file, e.host);
       else alerting.onFileEvent(e);
@@ -67,12 +63,7 @@ export async function startWorkerRole(o: {
   });
 
   const replication = await startReplicationWorkers({
-    blocking,
-    redis,
-    prefix: o.prefix,
-    getConfig: o.getConfig,
-    hostname,
-    logger: o.logger,
+    ...ctx,
     onTargetState: (targetId, state) => alerting.onReplicaState(targetId, state),
   });
   const exportWorker = startExportWorker({ blocking, prefix: o.prefix, index: files.index, getConfig: o.getConfig, logger: o.logger });

@@ -13,3 +13,4 @@ export {
 } from './naming.js';
 export { ensureDayFolders } from './day-folders.js';
 export { listSegmentFiles, type SegmentFile } from './list.js';
+export { removeFilesOlderThan } from './remove-old-files.js';
