@@ -8,4 +8,4 @@ COPY . .
 RUN npm ci --omit=dev --no-audit --no-fund && node scripts/build.mjs && npm cache clean --force
 ENV NODE_ENV=production LOG_FORMAT=json RECORDER_CONFIG=/config/cameras.yml RECORDINGS_DIR=/recordings
 # Each service picks its app: dist/scheduler.mjs, dist/worker.mjs or dist/board.mjs (bundles built above).
-CMD ["node", "--max-semi-space-size=1", "dist/all-in-one.mjs"]
+CMD ["node", "--max-semi-space-size=1", "--single-threaded-gc", "dist/all-in-one.mjs"]

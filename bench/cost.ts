@@ -65,7 +65,7 @@ async function bare(n: number, url: string, windowMs: number): Promise<{ cpu: nu
 
 /** Runs an app the way production does: the bundle from scripts/build.mjs, plain node, the same flags. */
 export function startApp(name: string, env: NodeJS.ProcessEnv): ChildProcess {
-  return track(spawn(process.execPath, [...(process.env.BENCH_NODE_FLAGS ?? '--max-semi-space-size=1').split(' ').filter(Boolean), path.join(ROOT, 'dist', `${name}.mjs`)], {
+  return track(spawn(process.execPath, [...(process.env.BENCH_NODE_FLAGS ?? '--max-semi-space-size=1 --single-threaded-gc').split(' ').filter(Boolean), path.join(ROOT, 'dist', `${name}.mjs`)], {
     cwd: ROOT,
     env: { ...process.env, LOG_FORMAT: 'json', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],

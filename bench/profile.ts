@@ -26,7 +26,7 @@ for (let i = 0; i < n; i++) lines.push(`  - id: cam${i}`, `    url: rtsp://bench
 writeFileSync(cfg, lines.join('\n') + '\n');
 const env = { ...process.env, REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', RECORDER_QUEUE_PREFIX: prefix, RECORDER_CONFIG: cfg, LOG_FORMAT: 'json', LOG_LEVEL: 'warn' };
 const start = (app: string) =>
-  spawn(process.execPath, ['--max-semi-space-size=1', '--cpu-prof', `--cpu-prof-dir=${out}`, `--cpu-prof-name=${app}.cpuprofile`, path.join(ROOT, 'dist', `${app}.mjs`)], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  spawn(process.execPath, ['--max-semi-space-size=1', '--single-threaded-gc', '--cpu-prof', `--cpu-prof-dir=${out}`, `--cpu-prof-name=${app}.cpuprofile`, path.join(ROOT, 'dist', `${app}.mjs`)], { env, stdio: ['ignore', 'ignore', 'inherit'] });
 const apps = [start('scheduler'), start('worker')];
 await sleep(15_000 + seconds * 1000);
 for (const a of apps) a.kill('SIGTERM');

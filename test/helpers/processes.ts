@@ -15,7 +15,7 @@ export interface AppProcess {
 }
 
 /** The node flags every app runs with (package.json scripts, Dockerfile, systemd units). */
-export const APP_NODE_FLAGS = ['--max-semi-space-size=1'];
+export const APP_NODE_FLAGS = ['--max-semi-space-size=1', '--single-threaded-gc'];
 
 /**
  * Starts one of our apps as its own node process, the way `npm run <name>`
