@@ -8,6 +8,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { listSegmentFiles } from '@tapo/storage';
 import { tempDir, waitFor } from './helpers/env.js';
+import { startHttpReceiver } from './helpers/http-receiver.js';
 import { TestStack } from './helpers/stack.js';
 
 function tryMount(dir: string, sizeMb: number): boolean {
@@ -39,9 +40,13 @@ describe.skipIf(!mounted)('disk full while recording', () => {
     tmp.cleanup();
   });
 
-  it('ENOSPC → emergency prune → recording continues', async () => {
+  it('ENOSPC → emergency prune → recording continues, and the owner is told', async () => {
+    const rx = await startHttpReceiver();
     await stack.startCamera();
-    stack.writeConfig([{ id: 'cam1', segmentSeconds: 2 }], `minFreeDisk: 1500000\npruneEverySeconds: 3600`);
+    stack.writeConfig(
+      [{ id: 'cam1', segmentSeconds: 2 }],
+      `minFreeDisk: 1500000\npruneEverySeconds: 3600\nalerts:\n  targets:\n    - { id: hook, type: webhook, url: "${rx.url}/hook", events: [emergency-prune, disk-nearly-full] }`,
+    );
     // Point recordings at the small disk.
     stack.rewriteConfig(stack.configFileContent().replace(/^recordingsDir: .*$/m, `recordingsDir: ${mnt}`));
     await stack.start('scheduler');
@@ -56,5 +61,13 @@ describe.skipIf(!mounted)('disk full while recording', () => {
     const s = await statfs(mnt);
     console.log(`[measure] disk full: emergency prune, recording again; free now ${((s.bavail * s.bsize) / 1e6).toFixed(1)} MB of 6 MB`);
     expect(worker.output()).toMatch(/disk full while writing segments/);
+    // One "emergency prune" alert (throttled: one per minIntervalSeconds however often the disk fills).
+    const alerts = await waitFor('the emergency-prune alert', () => {
+      const got = rx.requests.map((r) => JSON.parse(r.body) as { type: string; message: string });
+      return got.some((a) => a.type === 'emergency-prune') ? got : undefined;
+    }, 20_000, 200);
+    console.log(`[measure] disk full: alerts sent: ${alerts.map((a) => `${a.type} (${a.message})`).join('; ')}`);
+    expect(alerts.filter((a) => a.type === 'emergency-prune')).toHaveLength(1);
+    await rx.close();
   }, 180_000);
 });

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SegmentIndex } from '@tapo/segment-index';
 import { listSegmentFiles, type SegmentFile } from '@tapo/storage';
 import { sleep, waitFor } from './helpers/env.js';
+import { startHttpReceiver } from './helpers/http-receiver.js';
 import { TestStack } from './helpers/stack.js';
 
 const TOKEN = 'house-a-token-0123456789abcdef';
@@ -39,8 +40,10 @@ describe('replication between two installations', () => {
   const closedAt = new Map<string, number>();
   let closedWatcher: NodeJS.Timeout | undefined;
   let aSegments: SegmentFile[] = [];
+  let rx: Awaited<ReturnType<typeof startHttpReceiver>>;
 
   beforeAll(async () => {
+    rx = await startHttpReceiver();
     mkdirSync(usb, { recursive: true });
     b.writeConfig([], `receive:\n  tokens:\n    - { id: house-a, token: ${TOKEN}, cameraPrefix: "house-" }`);
     await b.start('board');
@@ -49,8 +52,11 @@ describe('replication between two installations', () => {
     a.writeConfig(
       [{ id: 'cam1', segmentSeconds: 4 }],
       `replicas:
-  - { id: office, type: http, url: "http://127.0.0.1:${b.boardPort}", token: ${TOKEN} }
-  - { id: usb, type: directory, path: ${usb}, retention: { maxAge: 1d } }`,
+  - { id: office, type: http, url: "http://127.0.0.1:${b.boardPort}", token: ${TOKEN}, alertAfter: 10s }
+  - { id: usb, type: directory, path: ${usb}, retention: { maxAge: 1d } }
+alerts:
+  targets:
+    - { id: hook, type: webhook, url: "${rx.url}/hook", events: [replica-unreachable, replica-back] }`,
     );
     await a.start('scheduler');
     await a.start('worker');
@@ -66,6 +72,7 @@ describe('replication between two installations', () => {
 
   afterAll(async () => {
     clearInterval(closedWatcher);
+    await rx.close();
     for (const s of [a, b]) {
       await s.stopApps().catch(() => {});
       await s.cleanup();
@@ -139,6 +146,14 @@ describe('replication between two installations', () => {
     // Every file on B is indexed there (a newer upload may be between its rename and its index entry: wait a moment).
     const bIndex = new SegmentIndex(b.redis, b.prefix);
     await waitFor('B index = B files', async () => (await bIndex.stats(bCamera)).count === filesUnder(b.recordingsDir, bCamera).length, 10_000, 100);
+    // The owner heard about it once each way (alertAfter 10 s < 30 s down).
+    const alerts = await waitFor('replica alerts', () => {
+      const got = rx.requests.map((r) => JSON.parse(r.body) as { type: string; replicaId: string; message: string });
+      return got.some((x) => x.type === 'replica-back') ? got : undefined;
+    }, 20_000, 200);
+    console.log(`[measure] replication alerts: ${alerts.map((x) => `${x.type} (${x.message})`).join('; ')}`);
+    expect(alerts.map((x) => `${x.type}:${x.replicaId}`)).toEqual(['replica-unreachable:office', 'replica-back:office']);
+    expect(JSON.stringify(alerts)).not.toContain(TOKEN);
     // No replicate job failed.
     const failed = await a.redis.zcard(`${a.prefix}:replicate-office:failed`);
     expect(failed).toBe(0);
