@@ -157,6 +157,37 @@ describe('retention', () => {
     expect((await index.stats(cam)).count).toBe(100_000 - (res.byReason.age ?? 0));
   }, 60_000);
 
+  it('steady state: with nothing to delete, a prune reads one small page of a big index, not all of it', async () => {
+    const cam = 'steady';
+    const members: Array<string | number> = [];
+    const infos: string[] = [];
+    for (let i = 0; i < 50_000; i++) {
+      const f = `steady/2026-01-01/steady-${i}.mp4`;
+      members.push(now - 50_000 * 1000 + i * 1000, f);
+      infos.push(f, '1000|1000|ok|t');
+    }
+    const pipeline = redis.pipeline();
+    for (let i = 0; i < members.length; i += 20_000) pipeline.zadd(`${prefix}:seg:${cam}`, ...(members.slice(i, i + 20_000) as [number, string]));
+    for (let i = 0; i < infos.length; i += 20_000) pipeline.hset(`${prefix}:seginfo:${cam}`, ...infos.slice(i, i + 20_000));
+    pipeline.hset(`${prefix}:segstats`, `${cam}:bytes`, 50_000_000, `${cam}:count`, 50_000);
+    pipeline.sadd(`${prefix}:seg-cameras`, cam);
+    await pipeline.exec();
+    let read = 0;
+    const counting = Object.create(index) as typeof index;
+    counting.oldest = async (c: string, n: number, offset?: number) => {
+      const r = await index.oldest(c, n, offset);
+      if (c === cam) read += r.length;
+      return r;
+    };
+    const t = performance.now();
+    const res = await runPrune({ config: config('retention: { maxAge: 30d, maxSize: 1GB }\nminFreeDisk: 0\ncameras: []\n'), index: counting, now });
+    console.log(`[measure] prune with nothing to delete over 50000 indexed segments: ${(performance.now() - t).toFixed(0)} ms, ${read} index records read`);
+    expect(res.deleted).toBe(0);
+    expect(res.cameras.find((c) => c.cameraId === cam)).toMatchObject({ deleted: 0, keptCount: 50_000 });
+    expect(read).toBeLessThanOrEqual(64);
+    await index.clear(cam);
+  }, 60_000);
+
   it('`recorder prune --dry-run` lists what would go and deletes nothing', async () => {
     const files = await addSegments('cam1', 4, 1000, 5 * 24 * HOUR);
     const cfgFile = path.join(tmp.dir, `${prefix}.yml`);

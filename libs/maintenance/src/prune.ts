@@ -1,7 +1,11 @@
 import type { RecorderConfig } from '@tapo/config';
 import { freeDiskFloorBytes } from '@tapo/config';
 import { diskUsage, executePrune, planPrune, type CameraSegments, type PlannedDeletion } from '@tapo/retention';
-import type { SegmentIndex } from '@tapo/segment-index';
+import type { SegmentIndex, SegmentRecord } from '@tapo/segment-index';
+
+/** Index records read per round trip while planning (the first page is small: usually it is all that is needed). */
+const PRUNE_FIRST_PAGE = 64;
+const PRUNE_PAGE = 4096;
 
 export interface PruneSummary {
   dryRun: boolean;
@@ -39,31 +43,52 @@ export async function runPrune(opts: {
   const t0 = performance.now();
   const now = opts.now ?? Date.now();
   const { config, index } = opts;
-  const ids = new Set([...config.cameras.map((c) => c.id), ...(await index.cameras())]);
-  const cameras: CameraSegments[] = [];
-  for (const id of [...ids].sort()) {
-    const cam = config.cameras.find((c) => c.id === id);
-    const stats = await index.stats(id);
-    if (stats.count === 0) continue;
-    const segs = await index.oldest(id, stats.count + 100);
-    cameras.push({
-      cameraId: id,
-      limits: cam?.retention ?? config.retention,
-      segments: segs
-        .filter((s) => !opts.onlyHost || s.host === opts.onlyHost)
-        .map((s) => ({ cameraId: id, file: s.file, startMs: s.startMs, durationMs: s.durationMs, bytes: s.bytes })),
-    });
-  }
   let disk: { totalBytes: number; freeBytes: number } | undefined;
   try {
     disk = await diskUsage(config.recordingsDir);
   } catch {
     disk = undefined;
   }
+  const minFreeBytes = disk ? freeDiskFloorBytes(config.minFreeDisk, disk.totalBytes) : undefined;
+  const diskExcess = disk && minFreeBytes !== undefined ? Math.max(0, minFreeBytes - disk.freeBytes) : 0;
+  const ids = new Set([...config.cameras.map((c) => c.id), ...(await index.cameras())]);
+  const cameras: CameraSegments[] = [];
+  for (const id of [...ids].sort()) {
+    const cam = config.cameras.find((c) => c.id === id);
+    const limits = cam?.retention ?? config.retention;
+    const stats = await index.stats(id);
+    if (stats.count === 0) continue;
+    if (opts.onlyHost) {
+      // Per-host disks: this host's segments only, and its totals from them.
+      const segs = await index.oldest(id, stats.count + 100);
+      cameras.push({ cameraId: id, limits, segments: segs.filter((s) => s.host === opts.onlyHost) });
+      continue;
+    }
+    // Only the oldest part of the index: everything past maxAge, plus enough
+    // bytes to cover what maxSize and the free-disk floor can ask for (and a
+    // little more, for the oldest segment kept). The steady state reads a page.
+    const ageCount = limits.maxAgeSeconds !== undefined ? await index.countStartingBefore(id, now - limits.maxAgeSeconds * 1000) : 0;
+    const sizeExcess = limits.maxBytes !== undefined ? Math.max(0, stats.bytes - limits.maxBytes) : 0;
+    const segments: SegmentRecord[] = [];
+    let beyondAgeBytes = 0;
+    let largest = 0;
+    for (let page = PRUNE_FIRST_PAGE; segments.length < stats.count; page = PRUNE_PAGE) {
+      const got = await index.oldest(id, page, segments.length);
+      if (got.length === 0) break;
+      for (const s of got) {
+        segments.push(s);
+        largest = Math.max(largest, s.bytes);
+        if (segments.length > ageCount) beyondAgeBytes += s.bytes;
+      }
+      // A deletion pass may overshoot its target by a segment: two segments of margin.
+      if (segments.length > ageCount && beyondAgeBytes > sizeExcess + diskExcess + 2 * largest) break;
+    }
+    cameras.push({ cameraId: id, limits, segments, totalCount: stats.count, totalBytes: stats.bytes });
+  }
   const plan = planPrune({
     now,
     cameras,
-    ...(disk ? { disk, minFreeBytes: freeDiskFloorBytes(config.minFreeDisk, disk.totalBytes) } : {}),
+    ...(disk && minFreeBytes !== undefined ? { disk, minFreeBytes } : {}),
   });
   const byReason: Record<string, number> = {};
   for (const d of plan.delete) byReason[d.reason] = (byReason[d.reason] ?? 0) + 1;

@@ -19,6 +19,9 @@ export interface ExecuteResult {
   removedFolders: string[];
 }
 
+/** Deletions in flight at once. */
+const PARALLEL_DELETIONS = 8;
+
 /**
  * Deletes planned segments safely: only regular files strictly inside
  * recordingsDir (real paths: a symlinked folder pointing elsewhere is refused,
@@ -48,31 +51,31 @@ export async function executePrune(plan: PlannedDeletion[], opts: ExecuteOptions
     return p;
   };
 
-  for (const d of plan) {
+  const one = async (d: PlannedDeletion): Promise<void> => {
     const abs = resolveInside(opts.recordingsDir, d.file);
     if (!abs || !d.file.startsWith(`${d.cameraId}/`)) {
       result.skipped.push({ file: d.file, why: 'outside recordingsDir' });
-      continue;
+      return;
     }
     const dirReal = await realDir(path.dirname(abs));
     if (!dirReal) {
       markGone(d.cameraId, d.file); // folder gone: the file is gone
-      continue;
+      return;
     }
     if (!dirReal.startsWith(rootReal + path.sep)) {
       result.skipped.push({ file: d.file, why: `its folder resolves outside recordingsDir (${dirReal})` });
-      continue;
+      return;
     }
     const target = path.join(dirReal, path.basename(abs));
     try {
       const st = await lstat(target);
       if (!st.isFile()) {
         result.skipped.push({ file: d.file, why: st.isSymbolicLink() ? 'is a symlink' : 'not a regular file' });
-        continue;
+        return;
       }
       if (now - st.mtimeMs < minAge) {
         result.skipped.push({ file: d.file, why: 'written in the last seconds (live segment?)' });
-        continue;
+        return;
       }
       await unlink(target);
       result.deleted++;
@@ -83,6 +86,10 @@ export async function executePrune(plan: PlannedDeletion[], opts: ExecuteOptions
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') markGone(d.cameraId, d.file);
       else result.skipped.push({ file: d.file, why: (e as Error).message });
     }
+  };
+  // A few deletions at a time: the filesystem calls overlap in libuv's thread pool.
+  for (let i = 0; i < plan.length; i += PARALLEL_DELETIONS) {
+    await Promise.all(plan.slice(i, i + PARALLEL_DELETIONS).map(one));
   }
   for (const [cam, files] of gone) await opts.forget?.(cam, files);
 

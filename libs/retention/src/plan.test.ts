@@ -67,4 +67,14 @@ describe('planPrune', () => {
     expect(plan.delete).toHaveLength(50_000);
     console.log(`[measure] planPrune over 100000 segments: ${(performance.now() - t).toFixed(0)} ms`);
   });
+  it('plans from the oldest part of a camera when the totals are given', () => {
+    const now = 10_000_000;
+    const all = Array.from({ length: 100 }, (_, i) => ({ cameraId: 'c', file: `c/d/c-${i}.mp4`, startMs: i * 1000, durationMs: 1000, bytes: 10 }));
+    const limits = { maxBytes: 900 };
+    const whole = planPrune({ now, cameras: [{ cameraId: 'c', limits, segments: all }] });
+    const part = planPrune({ now, cameras: [{ cameraId: 'c', limits, segments: all.slice(0, 20), totalCount: 100, totalBytes: 1000 }] });
+    expect(part.delete.map((d) => d.file)).toEqual(whole.delete.map((d) => d.file));
+    expect(part.delete).toHaveLength(10);
+    expect(part.cameras[0]).toMatchObject({ deleted: 10, keptCount: 90, keptBytes: 900, oldestKeptMs: 10_000 });
+  });
 });

@@ -12,8 +12,16 @@ export interface PruneCandidate {
 export interface CameraSegments {
   cameraId: string;
   limits: RetentionLimits;
-  /** Indexed (closed) segments, oldest first. The segment being written is never indexed. */
+  /**
+   * Indexed (closed) segments, oldest first. The segment being written is never
+   * indexed. May be only the oldest part of the camera's segments when
+   * `totalCount`/`totalBytes` give the whole (the caller then loads enough of
+   * the oldest to cover every deletion the limits can ask for).
+   */
   segments: PruneCandidate[];
+  /** All the camera's segments (default: `segments` is all of them). */
+  totalCount?: number;
+  totalBytes?: number;
 }
 
 export interface PruneInput {
@@ -57,15 +65,22 @@ export interface PrunePlan {
 export function planPrune(input: PruneInput): PrunePlan {
   const del: PlannedDeletion[] = [];
   const kept = new Map<string, PruneCandidate[]>();
+  /** Per camera: bytes and count of the segments not in `segments` (loaded only in part). */
+  const unloaded = new Map<string, { count: number; bytes: number }>();
   for (const cam of input.cameras) {
     const segs = [...cam.segments].sort((a, b) => a.startMs - b.startMs);
+    const loadedBytes = segs.reduce((a, x) => a + x.bytes, 0);
+    unloaded.set(cam.cameraId, {
+      count: Math.max(0, (cam.totalCount ?? segs.length) - segs.length),
+      bytes: Math.max(0, (cam.totalBytes ?? loadedBytes) - loadedBytes),
+    });
     let i = 0;
     if (cam.limits.maxAgeSeconds !== undefined) {
       const cutoff = input.now - cam.limits.maxAgeSeconds * 1000;
       while (i < segs.length && segs[i]!.startMs + segs[i]!.durationMs < cutoff) del.push({ ...segs[i++]!, reason: 'age' });
     }
     if (cam.limits.maxBytes !== undefined) {
-      let total = 0;
+      let total = unloaded.get(cam.cameraId)!.bytes;
       for (let k = i; k < segs.length; k++) total += segs[k]!.bytes;
       while (i < segs.length && total > cam.limits.maxBytes) {
         total -= segs[i]!.bytes;
@@ -98,12 +113,13 @@ export function planPrune(input: PruneInput): PrunePlan {
   const cameras: CameraPruneSummary[] = input.cameras.map((c) => {
     const mine = del.filter((d) => d.cameraId === c.cameraId);
     const k = kept.get(c.cameraId) ?? [];
+    const rest = unloaded.get(c.cameraId) ?? { count: 0, bytes: 0 };
     const summary: CameraPruneSummary = {
       cameraId: c.cameraId,
       deleted: mine.length,
       bytes: mine.reduce((a, d) => a + d.bytes, 0),
-      keptCount: k.length,
-      keptBytes: k.reduce((a, s) => a + s.bytes, 0),
+      keptCount: k.length + rest.count,
+      keptBytes: k.reduce((a, s) => a + s.bytes, 0) + rest.bytes,
     };
     if (k[0]) summary.oldestKeptMs = k[0].startMs;
     return summary;

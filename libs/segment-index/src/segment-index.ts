@@ -26,21 +26,29 @@ redis.call('SADD', KEYS[4], ARGV[5])
 return old and 0 or 1
 `;
 
+// One HMGET, one HDEL, one ZREM and two HINCRBY per batch (not five calls per file).
+// ARGV: camera, files... (at most REMOVE_BATCH: Lua's unpack has a stack limit of ~8000).
 const REMOVE = `
-local n = 0
-for i = 2, #ARGV do
-  local old = redis.call('HGET', KEYS[2], ARGV[i])
-  if old then
-    local oldBytes = tonumber(string.match(old, '^[^|]*|([^|]*)')) or 0
-    redis.call('HDEL', KEYS[2], ARGV[i])
-    redis.call('ZREM', KEYS[1], ARGV[i])
-    redis.call('HINCRBY', KEYS[3], ARGV[1] .. ':bytes', -oldBytes)
-    redis.call('HINCRBY', KEYS[3], ARGV[1] .. ':count', -1)
-    n = n + 1
+local n = #ARGV - 1
+local vals = redis.call('HMGET', KEYS[2], unpack(ARGV, 2))
+local found = {}
+local bytes = 0
+for i = 1, n do
+  local v = vals[i]
+  if v then
+    bytes = bytes + (tonumber(string.match(v, '^[^|]*|([^|]*)')) or 0)
+    found[#found + 1] = ARGV[i + 1]
   end
 end
-return n
+if #found > 0 then
+  redis.call('HDEL', KEYS[2], unpack(found))
+  redis.call('ZREM', KEYS[1], unpack(found))
+  redis.call('HINCRBY', KEYS[3], ARGV[1] .. ':bytes', -bytes)
+  redis.call('HINCRBY', KEYS[3], ARGV[1] .. ':count', -#found)
+end
+return #found
 `;
+const REMOVE_BATCH = 5000;
 
 export interface CameraIndexStats {
   count: number;
@@ -90,16 +98,10 @@ export class SegmentIndex {
   async remove(cameraId: string, files: string[]): Promise<number> {
     if (files.length === 0) return 0;
     let n = 0;
-    for (let i = 0; i < files.length; i += 500) {
-      n += (await this.redis.eval(
-        REMOVE,
-        3,
-        this.zkey(cameraId),
-        this.hkey(cameraId),
-        this.statsKey,
-        cameraId,
-        ...files.slice(i, i + 500),
-      )) as number;
+    const r = this.redis as Redis & { segIndexRemove?: (...args: string[]) => Promise<number> };
+    if (!r.segIndexRemove) r.defineCommand('segIndexRemove', { numberOfKeys: 3, lua: REMOVE });
+    for (let i = 0; i < files.length; i += REMOVE_BATCH) {
+      n += await r.segIndexRemove!(this.zkey(cameraId), this.hkey(cameraId), this.statsKey, cameraId, ...files.slice(i, i + REMOVE_BATCH));
     }
     return n;
   }
@@ -140,6 +142,11 @@ export class SegmentIndex {
   async oldest(cameraId: string, count: number, offset = 0): Promise<SegmentRecord[]> {
     const res = await this.redis.zrange(this.zkey(cameraId), offset, offset + count - 1, 'WITHSCORES');
     return this.hydrate(cameraId, res);
+  }
+
+  /** How many segments start before `ms`. */
+  countStartingBefore(cameraId: string, ms: number): Promise<number> {
+    return this.redis.zcount(this.zkey(cameraId), '-inf', `(${ms}`);
   }
 
   /** The newest good (ok / repaired) segment starting before `beforeMs`: a repair reference. */
