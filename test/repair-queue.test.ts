@@ -44,9 +44,9 @@ describe('repair chain through the repair queue', () => {
 
   async function finished(id: string): Promise<Job> {
     return waitFor(`job ${id} finished`, async () => {
-      const j = await repair.getJob(id);
-      const st = await j?.getState();
-      return st === 'completed' || st === 'failed' ? j : undefined;
+      const st = await (await repair.getJob(id))?.getState();
+      // Read the job again once it is finished: a copy read while it was active lacks failedReason / returnvalue.
+      return st === 'completed' || st === 'failed' ? await repair.getJob(id) : undefined;
     }, 60_000, 250);
   }
 
