@@ -153,6 +153,9 @@ alerts:
     }, 20_000, 200);
     console.log(`[measure] replication alerts: ${alerts.map((x) => `${x.type} (${x.message})`).join('; ')}`);
     expect(alerts.map((x) => `${x.type}:${x.replicaId}`)).toEqual(['replica-unreachable:office', 'replica-back:office']);
+    // "back" says how long it was unreachable (down at the first failed upload, ~30 s before it came back).
+    const backDetails = (JSON.parse(rx.requests.at(-1)!.body) as { details: { downForSeconds: number } }).details;
+    expect(backDetails.downForSeconds).toBeGreaterThanOrEqual(20);
     expect(JSON.stringify(alerts)).not.toContain(TOKEN);
     // No replicate job failed.
     const failed = await a.redis.zcard(`${a.prefix}:replicate-office:failed`);

@@ -37,6 +37,7 @@ export function startAlerting(o: JobWorkersContext): Alerting {
 
   // Replica outages: "unreachable" once it has been down for alertAfterSeconds, "back" when it answers again.
   const replicaTimers = new Map<string, NodeJS.Timeout>();
+  const replicaDownSince = new Map<string, number>();
 
   return {
     alerter,
@@ -67,15 +68,19 @@ export function startAlerting(o: JobWorkersContext): Alerting {
       if (state.up) {
         if (pending) clearTimeout(pending);
         replicaTimers.delete(targetId);
-        const downFor = state.downSince ? Math.round((Date.now() - state.downSince) / 1000) : 0;
+        // The "up" state no longer carries downSince: use the one seen when it went down.
+        const since = state.downSince ?? replicaDownSince.get(targetId);
+        replicaDownSince.delete(targetId);
+        const downFor = since ? Math.round((Date.now() - since) / 1000) : 0;
         void alerter
           .transition(subject, 'up', { type: 'replica-back', replicaId: targetId, at: new Date().toISOString(), details: { downForSeconds: downFor } })
           .catch(fail('replica-back'));
         return;
       }
+      if (!replicaDownSince.has(targetId)) replicaDownSince.set(targetId, state.downSince ?? Date.now());
       if (pending) return;
       const target = o.getConfig().replicas.find((r) => r.id === targetId);
-      const since = state.downSince ?? Date.now();
+      const since = replicaDownSince.get(targetId)!;
       const wait = Math.max(0, (target?.alertAfterSeconds ?? 300) * 1000 - (Date.now() - since));
       const t = setTimeout(() => {
         replicaTimers.delete(targetId);

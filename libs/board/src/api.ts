@@ -198,9 +198,11 @@ export function createApiRouter(deps: BoardApiDeps): Router {
     if (!deps.exportQueue) return void res.status(503).json({ error: 'exports are not available' });
     const id = req.params.id;
     if (!isExportJobId(id)) return void badRequest(res, 'invalid export id');
+    // State first, then the job: a job read first and finishing in between would
+    // say "failed" or "completed" without its failedReason or result.
+    const state = await deps.exportQueue.getJobState(id);
     const job = await deps.exportQueue.getJob(id);
-    if (!job) return void res.status(404).json({ error: 'no such export' });
-    const state = await job.getState();
+    if (!job || state === 'unknown') return void res.status(404).json({ error: 'no such export' });
     res.json({
       id,
       state,
@@ -218,8 +220,9 @@ export function createApiRouter(deps: BoardApiDeps): Router {
     if (!deps.exportQueue || !root) return void res.status(404).json({ error: 'not found' });
     const id = req.params.id;
     if (!isExportJobId(id)) return void badRequest(res, 'invalid export id');
+    const state = await deps.exportQueue.getJobState(id);
     const job = await deps.exportQueue.getJob(id);
-    if (!job || (await job.getState()) !== 'completed') return void res.status(404).json({ error: 'no finished export with this id' });
+    if (!job || state !== 'completed') return void res.status(404).json({ error: 'no finished export with this id' });
     const ext = job.returnvalue?.file?.endsWith('.mov') ? 'mov' : 'mp4';
     const real = await resolveRealInside(root, path.relative(root, exportFilePath(root, id, ext)));
     if (!real) return void res.status(404).json({ error: 'the export file is gone' });

@@ -218,8 +218,9 @@ export async function runCli(argv: string[], io: { out: NodeJS.WriteStream; err:
           );
           const bar = progressBar(io.err);
           for (;;) {
+            // State first, then the job (read the other way round, a job finishing in between lacks its result).
+            const state = await queue.getJobState(job.id!);
             const j = await queue.getJob(job.id!);
-            const state = await j?.getState();
             const p = j?.progress as { percent?: number } | undefined;
             if (p && typeof p === 'object' && typeof p.percent === 'number') bar(p.percent, 100);
             if (state === 'completed') {
