@@ -31,8 +31,10 @@ const PARALLEL_DELETIONS = 8;
 export async function executePrune(plan: PlannedDeletion[], opts: ExecuteOptions): Promise<ExecuteResult> {
   const now = opts.now ?? Date.now();
   const minAge = opts.minAgeMs ?? 10_000;
-  const rootReal = await realpath(opts.recordingsDir);
   const result: ExecuteResult = { deleted: 0, bytes: 0, skipped: [], removedFolders: [] };
+  // Nothing to do (e.g. a fresh install whose recordings folder does not exist yet).
+  if (plan.length === 0) return result;
+  const rootReal = await realpath(opts.recordingsDir);
   const gone = new Map<string, string[]>();
   const touchedDirs = new Set<string>();
   const markGone = (cam: string, file: string) => {
