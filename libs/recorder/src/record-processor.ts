@@ -118,15 +118,14 @@ export function createRecordProcessor(deps: RecordProcessorDeps) {
     });
     deps.active?.set(String(job.id), recorder);
     if (token) deps.tokens?.set(String(job.id), token);
+    const leaseTtlMs = deps.leaseTtlMs ?? 10_000;
     const lease = new WriterLease({
       redis: deps.redis,
       prefix: deps.prefix,
-      queueName: RECORD_QUEUE,
       cameraId,
-      jobId: String(job.id),
       token: token ?? '',
       where: `${host}:${process.pid}`,
-      ttlMs: deps.leaseTtlMs ?? 10_000,
+      ttlMs: leaseTtlMs,
     });
 
     // The heartbeat: progress + writer lease + desired-cameras verdict in one Redis round trip.
@@ -138,7 +137,7 @@ export function createRecordProcessor(deps: RecordProcessorDeps) {
       settingsHash: job.data.settingsHash,
       token: token ?? '',
       owner: lease.owner,
-      ttlMs: deps.leaseTtlMs ?? 10_000,
+      ttlMs: leaseTtlMs,
     };
     let leaseHeld = false;
     let beating = false;

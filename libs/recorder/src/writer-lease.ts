@@ -64,9 +64,7 @@ export function workerIdOf(tokenOrOwner: string): string {
 export interface WriterLeaseOptions {
   redis: Redis;
   prefix: string;
-  queueName: string;
   cameraId: string;
-  jobId: string;
   /** The job's BullMQ lock token. */
   token: string;
   /** `<host>:<pid>`, for people reading the lease. */
