@@ -19,6 +19,7 @@ import { ensureDayFolders, ffmpegSegmentPattern, resolveListedSegment } from '@t
 import { Backoff, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
 import { startFfmpeg, type FfmpegExit, type FfmpegRun } from './ffmpeg-process.js';
 import { probeRtsp } from './rtsp-probe.js';
+import { STATS_PERIOD_MS, liveVideoAt } from './live-video.js';
 import { StallDetector } from './stall-detector.js';
 
 export interface ClosedSegment {
@@ -90,6 +91,10 @@ export class CameraRecorder {
   private runStartedAt: number | undefined;
   private progress: FfmpegProgress | undefined;
   private lastAdvanceAt = 0;
+  /** When the current run's previous -progress block arrived. */
+  private lastBlockAt = 0;
+  /** The watchdog gave up on the current run: what it still reports is not live video. */
+  private runStalled = false;
   private detector: StallDetector | undefined;
   private currentSegment: string | undefined;
   private closedInRun = new Set<string>();
@@ -165,17 +170,21 @@ export class CameraRecorder {
   }
 
   private onProgress(p: FfmpegProgress): void {
+    const now = Date.now();
     const prev = this.progress;
+    const prevBlockAt = this.lastBlockAt;
+    this.lastBlockAt = now;
     const advanced =
       !prev ||
       (p.outTimeUs ?? 0) > (prev.outTimeUs ?? 0) ||
       (p.frame ?? 0) > (prev.frame ?? 0);
     this.progress = p;
-    if (advanced && ((p.frame ?? 0) > 0 || (p.outTimeUs ?? 0) > 0)) {
-      this.lastAdvanceAt = Date.now();
-      this.detector?.advanced(this.lastAdvanceAt);
-      if (this.state !== 'recording' && this.state !== 'stopping') this.setState('recording');
-    }
+    if (!advanced || ((p.frame ?? 0) <= 0 && (p.outTimeUs ?? 0) <= 0)) return;
+    const at = liveVideoAt({ now, prevBlockAt: prev ? prevBlockAt : undefined, final: p.progress === 'end', stalled: this.runStalled, statsPeriodMs: STATS_PERIOD_MS });
+    if (at === undefined) return;
+    this.lastAdvanceAt = Math.max(this.lastAdvanceAt, at);
+    this.detector?.advanced(this.lastAdvanceAt);
+    if (at === now && this.state !== 'recording' && this.state !== 'stopping') this.setState('recording');
   }
 
   private async onSegmentClosed(e: SegmentListEntry): Promise<void> {
@@ -235,9 +244,11 @@ export class CameraRecorder {
         outputPattern: ffmpegSegmentPattern(this.opts.recordingsDir, camera.id, containerFor(camera.audio)),
         segmentSeconds: camera.segmentSeconds,
         audio: camera.audio,
+        statsPeriodSeconds: STATS_PERIOD_MS / 1000,
         logLevel: 'info',
       });
       this.progress = undefined;
+      this.runStalled = false;
       this.currentSegment = undefined;
       this.closedInRun = new Set();
       this.runStartedAt = Date.now();
@@ -285,6 +296,7 @@ export class CameraRecorder {
         const reason = detector.check(now);
         if (reason) {
           stallReason = reason;
+          this.runStalled = true;
           this.lastStall = { at: new Date(now).toISOString(), reason };
           this.stalls++;
           this.log.warn({ reason, pid: run.pid }, `ffmpeg stalled (${reason}): killing it`);
