@@ -2,7 +2,7 @@
 // the whole system (scheduler + worker + Redis), same ffmpeg arguments, same
 // simulated camera (one shared encoder: its CPU is reported apart).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
@@ -15,6 +15,25 @@ import { childrenOf, cpuSeconds, pidsByName, rssBytes } from './procstat.js';
 const ROOT = path.resolve(import.meta.dirname, '..');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * From "every camera records" to the start of the system window. A node
+ * process holds ~10 MB of startup garbage (parsing the bundle, first
+ * connections) until V8's memory reducer runs about 10 s after start
+ * (measured with bench/memory-probe.ts: worker 86-92 MB before, 69-81 after);
+ * the window measures the steady state, the startup peak is reported apart
+ * (VmHWM).
+ */
+const SETTLE_MS = 20_000;
+
+function highWaterBytes(pid: number): number {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
 export interface CostResult {
   cameras: number;
   windowSeconds: number;
@@ -22,7 +41,10 @@ export interface CostResult {
   systemCpuPerCameraMinute: number;
   ratio: number;
   systemParts: { ffmpeg: number; worker: number; scheduler: number; redis: number };
+  /** Peak VmRSS during the window (steady state: the window starts SETTLE_MS after every camera records). */
   workerRssPeakMb: number;
+  /** VmHWM at the end: the highest RSS since the worker started, startup included. */
+  workerRssHighWaterMb: number;
   schedulerRssPeakMb: number;
   redisCommandsPerSecondPerCamera: number;
   simCameraCpuPercent: number;
@@ -113,7 +135,7 @@ async function system(n: number, camera: SimCamera, windowMs: number, redisUrl: 
       if (Date.now() > deadline) throw new Error(`only ${states.filter((s) => s === 'recording').length}/${n} cameras recording after 120 s`);
       await sleep(500);
     }
-    await sleep(5000);
+    await sleep(SETTLE_MS);
     const redisPid = pidsByName('redis-server')[0];
     const ff = () => childrenOf(worker.pid!);
     const snap = () => ({
@@ -138,12 +160,14 @@ async function system(n: number, camera: SimCamera, windowMs: number, redisUrl: 
     }
     const s1 = snap();
     const secs = (Date.now() - t0) / 1000;
+    const wHigh = highWaterBytes(worker.pid!);
     const cmd1 = await info();
     const mem1 = await usedMemory();
     return {
       parts: { ffmpeg: s1.ffmpeg - s0.ffmpeg, worker: s1.worker - s0.worker, scheduler: s1.scheduler - s0.scheduler, redis: s1.redis - s0.redis },
       sim: (s1.sim - s0.sim) / secs,
       wPeak,
+      wHigh,
       sPeak,
       // Note: the shared Redis also serves anything else running; the bench expects a quiet machine.
       cmdsPerSecPerCamera: (cmd1 - cmd0 - 2) / secs / n,
@@ -174,6 +198,7 @@ export async function measureCost(n: number, camera: SimCamera, windowSeconds: n
     ratio: perCamMin(sysCpu, b.secs) / Math.max(1e-9, perCamMin(a.cpu, a.secs)),
     systemParts: b.parts,
     workerRssPeakMb: b.wPeak / 1e6,
+    workerRssHighWaterMb: b.wHigh / 1e6,
     schedulerRssPeakMb: b.sPeak / 1e6,
     redisCommandsPerSecondPerCamera: b.cmdsPerSecPerCamera,
     simCameraCpuPercent: b.sim * 100,
