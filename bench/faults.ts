@@ -19,10 +19,14 @@ export interface ParsedFaults {
   wrongPasswordStarts?: number;
   wrongPasswordWindowSeconds?: number;
   sigkillFailoverSeconds?: number[];
+  /** Per moved camera: last frame the dead worker wrote → first frame on the survivor (from the files). */
+  sigkillFileGapSeconds?: number[];
   sigkillOrphansGoneSeconds?: number[];
   sigkillMaxFfmpegsPerCamera?: number;
   sigtermExitSeconds?: number;
   sigtermHandoverSeconds?: number;
+  /** Per camera: last frame before → first frame after (from the files). */
+  sigtermFileGapSeconds?: number[];
   sigtermMaxFfmpegsPerCamera?: number;
   redisOutageSeconds?: number;
   redisHeartbeatsBackSeconds?: number;
@@ -69,10 +73,14 @@ export function parseFaultLines(lines: string[]): ParsedFaults {
       p.sigkillFailoverSeconds = list(m[1]);
       p.sigkillOrphansGoneSeconds = list(m[2]);
       p.sigkillMaxFfmpegsPerCamera = num(m[3]);
+      const g = /gap in the files per moved camera ([-\d., ]*) s/.exec(l);
+      if (g) p.sigkillFileGapSeconds = list(g[1]);
     } else if ((m = /^worker SIGTERM: exited after ([\d.]+) s \(code [^)]*\); all cameras recording on the other worker ([\d.]+) s after the signal; max ffmpegs per camera (\d+)/.exec(l))) {
       p.sigtermExitSeconds = num(m[1]);
       p.sigtermHandoverSeconds = num(m[2]);
       p.sigtermMaxFfmpegsPerCamera = num(m[3]);
+      const g = /gap in the files per camera ([-\d., ]*) s/.exec(l);
+      if (g) p.sigtermFileGapSeconds = list(g[1]);
     } else if ((m = /^Redis down (\d+) s: heartbeats back ([\d.]+) s after Redis; largest gap between segments across the outage (-?[\d.]+) s;.*max ffmpegs per camera (\d+)/.exec(l))) {
       p.redisOutageSeconds = num(m[1]);
       p.redisHeartbeatsBackSeconds = num(m[2]);
@@ -125,7 +133,7 @@ export function faultRows(faults: FaultsResult | undefined, stall: StallBaseline
   const failed = runs.filter((r) => r.exitCode !== 0).length;
   const note = faults ? 'no measure line: see the test output in the JSON' : 'fault tests not run (full mode or --faults)';
   const pick = <K extends keyof ParsedFaults>(k: K) => runs.map((r) => r.parsed[k]);
-  const flat = (k: 'sigkillFailoverSeconds' | 'sigkillOrphansGoneSeconds') => runs.flatMap((r) => r.parsed[k] ?? []);
+  const flat = (k: 'sigkillFailoverSeconds' | 'sigkillOrphansGoneSeconds' | 'sigkillFileGapSeconds' | 'sigtermFileGapSeconds') => runs.flatMap((r) => r.parsed[k] ?? []);
   const runsText = (n: number, unitNote = '') => `${n}${failed ? ` (${failed} failed run${failed > 1 ? 's' : ''})` : ''}${unitNote}`;
   const mk = (measure: string, values: Array<number | undefined>, o: Parameters<typeof row>[2]) => {
     const v = values.filter((x): x is number => x !== undefined);
@@ -139,6 +147,8 @@ export function faultRows(faults: FaultsResult | undefined, stall: StallBaseline
   });
   freezeRow.baseline = `${stall.medianSeconds.toFixed(0)} s median, ${stall.maxSeconds.toFixed(0)} s max (worst case ${stall.worstCaseSeconds} s) / ${ratioText(stall.medianSeconds, freezeRow.median, 0)}`;
   const sigkillFailovers = flat('sigkillFailoverSeconds');
+  const sigkillGaps = flat('sigkillFileGapSeconds');
+  const sigtermGaps = flat('sigtermFileGapSeconds');
   const orphans = flat('sigkillOrphansGoneSeconds');
   return [
     freezeRow,
@@ -146,7 +156,15 @@ export function faultRows(faults: FaultsResult | undefined, stall: StallBaseline
     mk('camera server restarted → recording', pick('cameraRestartSeconds'), { how: 'test/faults-camera.test.ts' }),
     mk('wrong password: ffmpeg starts per 30 s', pick('wrongPasswordStarts'), { target: '≤ 1', limit: { max: 1 }, unit: '', digits: 0, how: 'test/faults-camera.test.ts' }),
     {
-      ...mk('worker SIGKILL → cameras recording on a survivor', sigkillFailovers, { target: '≤ 15 s', limit: { max: 15 }, how: 'test/faults-workers.test.ts (3 kills per run)' }),
+      ...mk('worker SIGKILL → gap in the files per moved camera', sigkillGaps, {
+        target: '≤ 15 s',
+        limit: { max: 15 },
+        how: 'test/faults-workers.test.ts (3 kills per run): last write of the dead worker\'s segment → first frame on the survivor (its progress time − output time)',
+      }),
+      runs: runsText(runs.length, ` × ${sigkillGaps.length} cameras moved`),
+    },
+    {
+      ...mk('worker SIGKILL → survivor reports every camera recording', sigkillFailovers, { how: 'test/faults-workers.test.ts (3 kills per run): heartbeat state "recording" with progress after the kill (includes ffmpeg probing the stream, ~2 s)' }),
       runs: runsText(runs.length, ` × ${sigkillFailovers.length} kills`),
     },
     {
@@ -154,7 +172,15 @@ export function faultRows(faults: FaultsResult | undefined, stall: StallBaseline
       runs: runsText(runs.length, ` × ${orphans.length} kills`),
     },
     mk('worker SIGTERM → exited', pick('sigtermExitSeconds'), { target: '≤ 10 s', limit: { max: 10 }, how: 'test/faults-workers.test.ts' }),
-    mk('worker SIGTERM → cameras recording elsewhere', pick('sigtermHandoverSeconds'), { target: '≤ 5 s', limit: { max: 5 }, how: 'test/faults-workers.test.ts' }),
+    {
+      ...mk('worker SIGTERM → gap in the files per camera', sigtermGaps, {
+        target: '≤ 5 s',
+        limit: { max: 5 },
+        how: 'test/faults-workers.test.ts: last frame of the finalised segment (mtime) → first frame on the other worker (its progress time − output time)',
+      }),
+      runs: runsText(runs.length, ` × ${sigtermGaps.length} cameras`),
+    },
+    mk('worker SIGTERM → other worker reports every camera recording', pick('sigtermHandoverSeconds'), { how: 'test/faults-workers.test.ts: heartbeat state "recording" after the signal (includes ffmpeg probing the stream)' }),
     mk('kill -9 of ffmpeg ~5 s into a segment: video lost', pick('kill9LostSeconds'), { target: '≤ 1 s', limit: { max: 1 }, digits: 2, how: 'test/kill-ffmpeg.test.ts (whole system, fragmented MP4)' }),
     mk('kill -9 of ffmpeg → recording again', pick('kill9RestartSeconds'), { how: 'test/kill-ffmpeg.test.ts' }),
     mk(`Redis down ${runs.find((r) => r.parsed.redisOutageSeconds)?.parsed.redisOutageSeconds ?? 60} s: largest gap between segments`, pick('redisMaxGapSeconds'), {

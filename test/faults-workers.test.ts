@@ -1,6 +1,7 @@
 // Issue #3, fault tests 4 and 5: a worker killed with SIGKILL (crash) and a
 // worker stopped with SIGTERM, with other workers running. Never two ffmpegs
 // per camera, checked on the process list all along.
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { listSegmentFiles } from '@tapo/storage';
@@ -24,6 +25,30 @@ async function allRecording(stack: TestStack, since: number, onWorker?: number):
   return out;
 }
 
+/** When the stopped worker last wrote the segment it was recording: its mtime (read before any repair rewrites it). */
+async function lastWrite(stack: TestStack, p: RecordProgress): Promise<number> {
+  return (await stat(path.join(stack.recordingsDir, p.segment!))).mtimeMs;
+}
+
+/** The newest write among a camera's segments (the heartbeat's segment may be one behind with short segments). */
+async function newestWrite(stack: TestStack, cameraId: string): Promise<number> {
+  const files = await listSegmentFiles(stack.recordingsDir, cameraId);
+  const times = await Promise.all(files.map(async (f) => (await stat(f.path)).mtimeMs));
+  return Math.max(...times);
+}
+
+/**
+ * The gap in the files (issue #6): from the last frame the old worker wrote to
+ * the first frame the new one records. The first frame's wall time is the
+ * progress block's arrival minus the run's output time (ffmpeg's out_time
+ * counts from the run's first frame, frames buffered while it probed the
+ * stream included).
+ */
+function fileGapSeconds(lastWriteMs: number, after: RecordProgress): number {
+  const firstFrameMs = Date.parse(after.lastProgressAt!) - after.outTimeSeconds * 1000;
+  return (firstFrameMs - lastWriteMs) / 1000;
+}
+
 describe('worker faults', () => {
   const stacks: TestStack[] = [];
   afterAll(async () => {
@@ -43,6 +68,7 @@ describe('worker faults', () => {
     await waitFor('three cameras recording', () => allRecording(stack, 0), 60_000, 200);
     const watch = watchFfmpegCount(stack.recordingsDir, 50);
     const failovers: number[] = [];
+    const fileGaps: number[] = [];
     const orphanDeaths: number[] = [];
     try {
       for (let round = 0; round < 3; round++) {
@@ -58,19 +84,22 @@ describe('worker faults', () => {
         victim.child.kill('SIGKILL');
         await waitFor('the dead worker\'s ffmpegs gone', () => theirFfmpegs.every((p) => !alive(p)), 10_000, 20);
         orphanDeaths.push((Date.now() - killedAt) / 1000);
-        await waitFor('all cameras recording on the survivor', () => allRecording(stack, killedAt, survivor.pid), 40_000, 100);
+        const lastWrites = await Promise.all(victimCams.map((id) => newestWrite(stack, id)));
+        const after = await waitFor('all cameras recording on the survivor', () => allRecording(stack, killedAt, survivor.pid), 40_000, 100);
         failovers.push((Date.now() - killedAt) / 1000);
+        victimCams.forEach((id, i) => fileGaps.push(fileGapSeconds(lastWrites[i]!, after[id]!)));
         // A fresh worker joins for the next round.
         workers = [survivor, await stack.start('worker')];
         await victim.exited;
       }
     } finally {
       const seen = watch.stop();
-      console.log(`[measure] worker SIGKILL: failover (all cameras recording on a survivor) ${failovers.map((f) => f.toFixed(1)).join(', ')} s; dead worker's ffmpegs gone after ${orphanDeaths.map((f) => f.toFixed(2)).join(', ')} s; max ffmpegs per camera seen ${seen.max}`);
+      console.log(`[measure] worker SIGKILL: failover (all cameras recording on a survivor) ${failovers.map((f) => f.toFixed(1)).join(', ')} s; dead worker's ffmpegs gone after ${orphanDeaths.map((f) => f.toFixed(2)).join(', ')} s; max ffmpegs per camera seen ${seen.max}; gap in the files per moved camera ${fileGaps.map((f) => f.toFixed(1)).join(', ')} s`);
       expect(seen.worst).toEqual([]);
       expect(seen.max).toBe(1);
     }
     for (const f of failovers) expect(f).toBeLessThanOrEqual(25); // target 15 s; margin for CI
+    for (const g of fileGaps) expect(g).toBeLessThanOrEqual(25);
     for (const d of orphanDeaths) expect(d).toBeLessThanOrEqual(2);
     // Every closed segment plays.
     for (const id of CAMS) {
@@ -99,10 +128,13 @@ describe('worker faults', () => {
     a.child.kill('SIGTERM');
     const exit = await a.exited;
     const exitSeconds = (Date.now() - t0) / 1000;
-    await waitFor('all cameras recording on the second worker', () => allRecording(stack, t0, b.pid), 30_000, 100);
+    const lastWrites = await Promise.all(CAMS.map((id) => lastWrite(stack, before[id]!)));
+    const after = (await waitFor('all cameras recording on the second worker', () => allRecording(stack, t0, b.pid), 30_000, 100))!;
     const handover = (Date.now() - t0) / 1000;
+    const gaps = CAMS.map((id, i) => fileGapSeconds(lastWrites[i]!, after[id]!));
     const seen = watch.stop();
-    console.log(`[measure] worker SIGTERM: exited after ${exitSeconds.toFixed(1)} s (code ${exit.code}); all cameras recording on the other worker ${handover.toFixed(1)} s after the signal; max ffmpegs per camera ${seen.max}`);
+    console.log(`[measure] worker SIGTERM: exited after ${exitSeconds.toFixed(1)} s (code ${exit.code}); all cameras recording on the other worker ${handover.toFixed(1)} s after the signal; max ffmpegs per camera ${seen.max}; gap in the files per camera ${gaps.map((g) => g.toFixed(1)).join(', ')} s`);
+    for (const g of gaps) expect(g).toBeLessThanOrEqual(10); // target 5 s; margin for CI
     expect(exit.code).toBe(0);
     expect(exitSeconds).toBeLessThanOrEqual(10);
     expect(handover).toBeLessThanOrEqual(10); // target 5 s; margin for CI
