@@ -8,6 +8,7 @@ import { VERIFY_JOB_NAME, VERIFY_JOB_OPTIONS, createRedis, verifyJobId, type Job
 import { startRecordWorker, type RecordWorker } from '@tapo/recorder';
 import { startAlerting } from '@tapo/alerts';
 import { SegmentIndex } from '@tapo/segment-index';
+import { parseSegmentFileName } from '@tapo/storage';
 import { enqueueReplicas, replicateQueues, startReplicationWorkers } from '@tapo/replication';
 
 export interface WorkerRole {
@@ -34,26 +35,27 @@ export async function startWorkerRole(o: {
   const redis = createRedis(o.redisUrl, { name: `recorder-files-ctl-${hostname}` });
   blocking.on('error', () => {});
   redis.on('error', () => {});
+  const ctx: JobWorkersContext = { blocking, redis, prefix: o.prefix, getConfig: o.getConfig, hostname, logger: o.logger };
+  const alerting = startAlerting(ctx);
   // Off-site copies: every playable segment gets a replicate job per target (newest first).
-  const segIndex = new SegmentIndex(redis, o.prefix);
   const replicateQueuesByTarget = replicateQueues(redis, o.prefix, o.getConfig().storage, hostname);
-  async function replicate(cameraId: string, file: string, host: string, durationMs?: number): Promise<void> {
+  const segIndex = new SegmentIndex(redis, o.prefix);
+  /** `known`: what the caller just indexed; otherwise the index says (a segment repaired later). */
+  async function replicate(cameraId: string, file: string, host: string, known?: { startMs: number; durationMs: number; bytes: number }): Promise<void> {
     const config = o.getConfig();
     if (config.replicas.length === 0) return;
     try {
-      const rec = await segIndex.get(cameraId, file);
+      const rec = known ?? (await segIndex.get(cameraId, file));
       await enqueueReplicas({
         queues: (id) => replicateQueuesByTarget.get(id),
         config,
         cameraId,
-        segment: { file, startMs: rec?.startMs ?? 0, durationMs: durationMs ?? rec?.durationMs ?? 0, bytes: rec?.bytes ?? 0, host },
+        segment: { file, startMs: rec?.startMs ?? 0, durationMs: rec?.durationMs ?? 0, bytes: rec?.bytes ?? 0, host },
       });
     } catch (e) {
       o.logger.warn({ err: e, cameraId, file }, `could not enqueue the replicate jobs of ${file}: ${(e as Error).message}`);
     }
   }
-  const ctx: JobWorkersContext = { blocking, redis, prefix: o.prefix, getConfig: o.getConfig, hostname, logger: o.logger };
-  const alerting = startAlerting(ctx);
   const files = await startFileWorkers({
     ...ctx,
     onEvent: (e) => {
@@ -95,7 +97,10 @@ export async function startWorkerRole(o: {
       })
         .then((c) => {
           if (!isPlayable(c.kind)) void enqueueVerify(cameraId, seg.file, `closed by ffmpeg but ${c.kind}: ${c.reason}`);
-          else void replicate(cameraId, seg.file, hostname, seg.durationSeconds * 1000);
+          else {
+            const startMs = parseSegmentFileName(path.basename(seg.file))?.start.getTime() ?? 0;
+            void replicate(cameraId, seg.file, hostname, { startMs, durationMs: seg.durationSeconds * 1000, bytes: c.fileBytes || seg.bytes });
+          }
         })
         .catch((e: Error) => o.logger.warn({ err: e, cameraId, file: seg.file }, `cannot index ${seg.file}: ${e.message}`));
     },
