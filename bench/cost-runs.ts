@@ -56,7 +56,7 @@ export function costRows(counts: CostCount[], windowSeconds: number): Row[] {
       bare,
       sys,
       ratio,
-      row(`worker RSS peak (${cam})`, v('workerRssPeakMb'), { target: `≤ ${limit} MB (80 + 2/camera)`, limit: { max: limit }, unit: 'MB', digits: 0, how: '/proc VmRSS sampled every second during the window (steady state: it starts 20 s after every camera records)' }),
+      row(`worker RSS peak (${cam})`, v('workerRssPeakMb'), { target: `≤ ${limit} MB (80 + 2/camera)`, limit: { max: limit }, unit: 'MB', digits: 0, how: '/proc VmRSS sampled every second during the window (steady state: it starts 12 s after every camera records)' }),
       row(`worker RSS high-water mark, startup included (${cam})`, v('workerRssHighWaterMb'), { unit: 'MB', digits: 0, how: '/proc VmHWM at the end of the window: the first ~10 s hold the startup garbage until V8\'s memory reducer runs' }),
       row(`scheduler RSS peak (${cam})`, v('schedulerRssPeakMb'), { unit: 'MB', digits: 0, how: '/proc VmRSS sampled every second during the window' }),
       row(`Redis commands/s per camera (${cam})`, v('redisCommandsPerSecondPerCamera'), { digits: 1, how: 'INFO stats total_commands_processed over the window (shared Redis: other clients count too)' }),

@@ -18,12 +18,12 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /**
  * From "every camera records" to the start of the system window. A node
  * process holds ~10 MB of startup garbage (parsing the bundle, first
- * connections) until V8's memory reducer runs about 10 s after start
+ * connections) until V8's memory reducer runs 9-13 s after start
  * (measured with bench/memory-probe.ts: worker 86-92 MB before, 69-81 after);
- * the window measures the steady state, the startup peak is reported apart
- * (VmHWM).
+ * cameras record ~3 s after start, so the window (steady state) starts ~15 s
+ * after start. The startup peak is reported apart (VmHWM).
  */
-const SETTLE_MS = 20_000;
+const SETTLE_MS = 12_000;
 
 function highWaterBytes(pid: number): number {
   try {
