@@ -134,6 +134,8 @@ export function faultRows(faults: FaultsResult | undefined, stall: StallBaseline
   const note = faults ? 'no measure line: see the test output in the JSON' : 'fault tests not run (full mode or --faults)';
   const pick = <K extends keyof ParsedFaults>(k: K) => runs.map((r) => r.parsed[k]);
   const flat = (k: 'sigkillFailoverSeconds' | 'sigkillOrphansGoneSeconds' | 'sigkillFileGapSeconds' | 'sigtermFileGapSeconds') => runs.flatMap((r) => r.parsed[k] ?? []);
+  /** Values per run (runs × this = values). */
+  const perRun = (values: number[]) => Math.round(values.length / Math.max(1, runs.length));
   const runsText = (n: number, unitNote = '') => `${n}${failed ? ` (${failed} failed run${failed > 1 ? 's' : ''})` : ''}${unitNote}`;
   const mk = (measure: string, values: Array<number | undefined>, o: Parameters<typeof row>[2]) => {
     const v = values.filter((x): x is number => x !== undefined);
@@ -161,15 +163,15 @@ export function faultRows(faults: FaultsResult | undefined, stall: StallBaseline
         limit: { max: 15 },
         how: 'test/faults-workers.test.ts (3 kills per run): last write of the dead worker\'s segment → first frame on the survivor (its progress time − output time)',
       }),
-      runs: runsText(runs.length, ` × ${sigkillGaps.length} cameras moved`),
+      runs: runsText(runs.length, ` × ${perRun(sigkillGaps)} cameras moved`),
     },
     {
       ...mk('worker SIGKILL → survivor reports every camera recording', sigkillFailovers, { how: 'test/faults-workers.test.ts (3 kills per run): heartbeat state "recording" with progress after the kill (includes ffmpeg probing the stream, ~2 s)' }),
-      runs: runsText(runs.length, ` × ${sigkillFailovers.length} kills`),
+      runs: runsText(runs.length, ` × ${perRun(sigkillFailovers)} kills`),
     },
     {
       ...mk('worker SIGKILL → its ffmpegs gone', orphans, { target: '≤ 2 s', limit: { max: 2 }, digits: 2, how: 'test/faults-workers.test.ts' }),
-      runs: runsText(runs.length, ` × ${orphans.length} kills`),
+      runs: runsText(runs.length, ` × ${perRun(orphans)} kills`),
     },
     mk('worker SIGTERM → exited', pick('sigtermExitSeconds'), { target: '≤ 10 s', limit: { max: 10 }, how: 'test/faults-workers.test.ts' }),
     {
@@ -178,7 +180,7 @@ export function faultRows(faults: FaultsResult | undefined, stall: StallBaseline
         limit: { max: 5 },
         how: 'test/faults-workers.test.ts: last frame of the finalised segment (mtime) → first frame on the other worker (its progress time − output time)',
       }),
-      runs: runsText(runs.length, ` × ${sigtermGaps.length} cameras`),
+      runs: runsText(runs.length, ` × ${perRun(sigtermGaps)} cameras`),
     },
     mk('worker SIGTERM → other worker reports every camera recording', pick('sigtermHandoverSeconds'), { how: 'test/faults-workers.test.ts: heartbeat state "recording" after the signal (includes ffmpeg probing the stream)' }),
     mk('kill -9 of ffmpeg ~5 s into a segment: video lost', pick('kill9LostSeconds'), { target: '≤ 1 s', limit: { max: 1 }, digits: 2, how: 'test/kill-ffmpeg.test.ts (whole system, fragmented MP4)' }),
