@@ -85,9 +85,13 @@ async function bare(n: number, url: string, windowMs: number): Promise<{ cpu: nu
   }
 }
 
+/** The node flags production runs the apps with (package.json, Dockerfile, systemd units). */
+export const APP_NODE_FLAGS = ['--max-semi-space-size=1', '--single-threaded-gc'];
+
 /** Runs an app the way production does: the bundle from scripts/build.mjs, plain node, the same flags. */
 export function startApp(name: string, env: NodeJS.ProcessEnv): ChildProcess {
-  return track(spawn(process.execPath, [...(process.env.BENCH_NODE_FLAGS ?? '--max-semi-space-size=1 --single-threaded-gc').split(' ').filter(Boolean), path.join(ROOT, 'dist', `${name}.mjs`)], {
+  const flags = process.env.BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? APP_NODE_FLAGS;
+  return track(spawn(process.execPath, [...flags, path.join(ROOT, 'dist', `${name}.mjs`)], {
     cwd: ROOT,
     env: { ...process.env, LOG_FORMAT: 'json', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],

@@ -3,13 +3,13 @@
 // binary's pages, shared with every node process) RSS:
 //   npx tsx bench/memory-probe.ts [cameras=1] [seconds=60] [node flags...]
 // With --heapsnapshot-signal=SIGUSR2 among the flags, writes a heap snapshot
-// of the worker at the end to bench/results/tmp/.
-import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+// of the worker at the end to bench/results/tmp/. Environment:
+// MEM_PROBE_WARMUP_S (default 15) before sampling, MEM_PROBE_TRACE=1 prints
+// every sample, MEM_PROBE_STDOUT=1 shows the worker's stdout (--trace-gc),
+// MEM_PROBE_LOG_LEVEL its log level.
+import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { Redis } from 'ioredis';
-import { startSimCamera } from '@tapo/sim-camera';
+import { APP_NODE_FLAGS, startBenchSystem } from './bench-system.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const n = Number(process.argv[2] ?? 1);
@@ -25,18 +25,16 @@ function status(pid: number): Record<string, number> {
   return { rss: get('VmRSS'), anon: get('RssAnon'), file: get('RssFile') };
 }
 
-const camera = await startSimCamera({ user: 'bench', password: 'bench-pass' });
-const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-mem-'));
-const prefix = `mem-${process.pid}`;
-const cfg = path.join(dir, 'cameras.yml');
-const lines = [`recordingsDir: ${path.join(dir, 'rec')}`, `concurrency: ${Math.max(16, n)}`, 'minFreeDisk: 0', 'cameras:'];
-for (let i = 0; i < n; i++) lines.push(`  - id: cam${i}`, `    url: rtsp://bench:bench-pass@127.0.0.1:${camera.port}/stream1`);
-writeFileSync(cfg, lines.join('\n') + '\n');
-const env = { ...process.env, REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', RECORDER_QUEUE_PREFIX: prefix, RECORDER_CONFIG: cfg, LOG_FORMAT: 'json', LOG_LEVEL: process.env.MEM_PROBE_LOG_LEVEL ?? 'warn' };
-const nodeFlags = flags.length > 0 ? flags : ['--max-semi-space-size=1', '--single-threaded-gc'];
-const start = (app: string) => spawn(process.execPath, [...nodeFlags, path.join(ROOT, 'dist', `${app}${app === 'worker' ? process.env.MEM_PROBE_WORKER_SUFFIX ?? '' : ''}.mjs`)], { env, cwd: out, stdio: ['ignore', process.env.MEM_PROBE_STDOUT && app === 'worker' ? 'inherit' : 'ignore', 'inherit'] });
-const scheduler = start('scheduler');
-const worker = start('worker');
+const nodeFlags = flags.length > 0 ? flags : APP_NODE_FLAGS;
+const system = await startBenchSystem({
+  cameras: n,
+  tag: 'mem',
+  nodeFlags: () => nodeFlags,
+  cwd: out,
+  logLevel: process.env.MEM_PROBE_LOG_LEVEL ?? 'warn',
+  workerStdout: Boolean(process.env.MEM_PROBE_STDOUT),
+});
+const { worker } = system;
 await sleep(Number(process.env.MEM_PROBE_WARMUP_S ?? 15) * 1000);
 const samples: Array<Record<string, number>> = [];
 const t0 = Date.now();
@@ -50,14 +48,7 @@ if (nodeFlags.some((f) => f.startsWith('--heapsnapshot-signal'))) {
   worker.kill('SIGUSR2');
   await sleep(5000);
 }
-for (const a of [scheduler, worker]) a.kill('SIGTERM');
-await Promise.all([scheduler, worker].map((a) => new Promise((r) => a.once('exit', r))));
-await camera.stop();
-const redis = new Redis(env.REDIS_URL);
-const keys = await redis.keys(`${prefix}:*`);
-if (keys.length) await redis.del(...keys);
-await redis.quit();
-rmSync(dir, { recursive: true, force: true });
+await system.stop();
 
 const mb = (b: number) => (b / 1e6).toFixed(1);
 for (const k of ['rss', 'anon', 'file']) {

@@ -2,12 +2,9 @@
 //   npx tsx bench/profile.ts [cameras=32] [seconds=60]
 // writes .cpuprofile files to bench/results/tmp/ (open them in Chrome DevTools)
 // and prints the top functions by self time.
-import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { Redis } from 'ioredis';
-import { startSimCamera } from '@tapo/sim-camera';
+import { APP_NODE_FLAGS, startBenchSystem } from './bench-system.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const n = Number(process.argv[2] ?? 32);
@@ -17,26 +14,14 @@ mkdirSync(out, { recursive: true });
 for (const f of readdirSync(out)) if (f.endsWith('.cpuprofile')) rmSync(path.join(out, f));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-const camera = await startSimCamera({ user: 'bench', password: 'bench-pass' });
-const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-prof-'));
-const prefix = `prof-${process.pid}`;
-const cfg = path.join(dir, 'cameras.yml');
-const lines = [`recordingsDir: ${path.join(dir, 'rec')}`, 'segmentSeconds: 10', `concurrency: ${Math.max(16, n)}`, 'minFreeDisk: 0', 'cameras:'];
-for (let i = 0; i < n; i++) lines.push(`  - id: cam${i}`, `    url: rtsp://bench:bench-pass@127.0.0.1:${camera.port}/stream1`);
-writeFileSync(cfg, lines.join('\n') + '\n');
-const env = { ...process.env, REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', RECORDER_QUEUE_PREFIX: prefix, RECORDER_CONFIG: cfg, LOG_FORMAT: 'json', LOG_LEVEL: 'warn' };
-const start = (app: string) =>
-  spawn(process.execPath, ['--max-semi-space-size=1', '--single-threaded-gc', '--cpu-prof', `--cpu-prof-dir=${out}`, `--cpu-prof-name=${app}.cpuprofile`, path.join(ROOT, 'dist', `${app}.mjs`)], { env, stdio: ['ignore', 'ignore', 'inherit'] });
-const apps = [start('scheduler'), start('worker')];
+const system = await startBenchSystem({
+  cameras: n,
+  tag: 'prof',
+  config: ['segmentSeconds: 10'],
+  nodeFlags: (app) => [...APP_NODE_FLAGS, '--cpu-prof', `--cpu-prof-dir=${out}`, `--cpu-prof-name=${app}.cpuprofile`],
+});
 await sleep(15_000 + seconds * 1000);
-for (const a of apps) a.kill('SIGTERM');
-await Promise.all(apps.map((a) => new Promise((r) => a.once('exit', r))));
-await camera.stop();
-const redis = new Redis(env.REDIS_URL);
-const keys = await redis.keys(`${prefix}:*`);
-if (keys.length) await redis.del(...keys);
-await redis.quit();
-rmSync(dir, { recursive: true, force: true });
+await system.stop();
 
 interface Node { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; hitCount?: number; children?: number[] }
 for (const f of readdirSync(out).filter((x) => x.endsWith('.cpuprofile'))) {
