@@ -12,6 +12,7 @@ import {
   isExportJobId,
   type ExportQueue,
 } from '@tapo/export';
+import { LruMap } from '@tapo/http-guard';
 import { resolveRealInside, suspiciousRawPath, validCameraId, validSegmentParts } from './paths.js';
 
 export interface BoardApiDeps {
@@ -84,7 +85,10 @@ export function createApiRouter(deps: BoardApiDeps): Router {
   const r = express.Router();
   const recordingsDir = () => deps.config?.get().recordingsDir;
   const thumbMaxAge = deps.thumbnailMaxAgeMs ?? 30_000;
-  const thumbs = new Map<string, { at: number; jpeg?: Buffer; pending?: Promise<Buffer | undefined> }>();
+  // Only cameras of the config or the index get an entry (ids from the URL are not trusted), and at most 256.
+  const thumbs = new LruMap<string, { at: number; jpeg?: Buffer; pending?: Promise<Buffer | undefined> }>(256);
+  /** A camera of the config, or one with segments in the index. */
+  const knownCamera = async (id: string) => (deps.config?.get().cameras.some((c) => c.id === id) ?? false) || (await deps.index.cameras()).includes(id);
 
   // Reject encoded dots/slashes/backslashes/NUL in the raw path before anything decodes them.
   r.use((req, res, next) => {
@@ -135,6 +139,14 @@ export function createApiRouter(deps: BoardApiDeps): Router {
     const root = recordingsDir();
     if (!root) return void res.status(404).json({ error: 'no recordings' });
     let entry = thumbs.get(id);
+    if (!entry) {
+      try {
+        if (!(await knownCamera(id))) return void res.status(404).json({ error: `unknown camera ${id}` });
+      } catch (e) {
+        return void res.status(503).json({ error: `cannot read the index: ${(e as Error).message}` });
+      }
+      entry = thumbs.get(id);
+    }
     if (!entry || (!entry.pending && Date.now() - entry.at >= thumbMaxAge)) {
       const prev = entry?.jpeg;
       const pending = (async () => {
@@ -174,9 +186,7 @@ export function createApiRouter(deps: BoardApiDeps): Router {
     const body = (req.body ?? {}) as { camera?: unknown; from?: unknown; to?: unknown };
     const camera = body.camera;
     if (!validCameraId(camera)) return void badRequest(res, 'camera: invalid id');
-    const known = deps.config?.get().cameras.some((c) => c.id === camera) ?? true;
-    const indexed = (await deps.index.cameras()).includes(camera);
-    if (!known && !indexed) return void res.status(404).json({ error: `unknown camera ${camera}` });
+    if (!(await knownCamera(camera))) return void res.status(404).json({ error: `unknown camera ${camera}` });
     const fromMs = typeof body.from === 'string' ? Date.parse(body.from) : NaN;
     const toMs = typeof body.to === 'string' ? Date.parse(body.to) : NaN;
     if (!Number.isFinite(fromMs) || !Number.isFinite(toMs)) return void badRequest(res, 'from and to must be ISO times');

@@ -1,7 +1,8 @@
 import os from 'node:os';
 import express, { type Express } from 'express';
 import type { Queue } from 'bullmq';
-import { createReceiveRouter, replicationStatus } from '@tapo/replication';
+import { RECEIVE_PATH, createReceiveRouter, replicationStatus } from '@tapo/replication';
+import { createHostAllowList, LoginThrottle, type HostAllowList } from '@tapo/http-guard';
 import type { Redis } from 'ioredis';
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
@@ -13,6 +14,7 @@ import { SegmentIndex } from '@tapo/segment-index';
 import type { ExportQueue } from '@tapo/export';
 import { createApiRouter, segmentsOverlapping } from './api.js';
 import { basicAuth, type BoardAuth } from './auth.js';
+import { bullBoardWriteGuard, hostGuard, sameOriginGuard } from './guard.js';
 import { listCameraStatus } from './cameras-api.js';
 import { createBoardMetrics } from './metrics.js';
 import { buildSpans, renderExportPage, renderPlayPage, renderTimelinePage } from './pages.js';
@@ -32,6 +34,10 @@ export interface BoardAppOptions {
   prefix: string;
   config?: ConfigSource;
   auth?: BoardAuth;
+  /** Host names answered to (default: localhost and IP addresses only). */
+  hosts?: HostAllowList;
+  /** Failed-login throttle (default: a new one with the default policy). */
+  loginThrottle?: LoginThrottle;
   logger: Logger;
 }
 
@@ -43,6 +49,10 @@ export function createBoardApp(opts: BoardAppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
   const index = opts.index ?? new SegmentIndex(opts.redis, opts.prefix);
+  // Before any route: unknown Host names (DNS rebinding) and cross-site writes.
+  const hosts = opts.hosts ?? createHostAllowList([]);
+  app.use(hostGuard(hosts, opts.logger));
+  app.use(sameOriginGuard(hosts, RECEIVE_PATH));
   // Uploads from other installations (their http replicas) carry their own
   // bearer token (config receive.tokens), so this router comes before basic auth.
   if (opts.config) {
@@ -50,7 +60,7 @@ export function createBoardApp(opts: BoardAppOptions): Express {
     app.use(createReceiveRouter({ getConfig: () => config.get(), index, logger: opts.logger }));
   }
   // Auth next: it covers every other route (pages, /api, /queues).
-  if (opts.auth) app.use(basicAuth(opts.auth));
+  if (opts.auth) app.use(basicAuth(opts.auth, { throttle: opts.loginThrottle ?? new LoginThrottle(), logger: opts.logger }));
 
   const serverAdapter = new ExpressAdapter();
   serverAdapter.setBasePath('/queues');
@@ -74,7 +84,7 @@ export function createBoardApp(opts: BoardAppOptions): Express {
     serverAdapter,
     options: { uiConfig: { boardTitle: 'tapo-recorder' } },
   });
-  app.use('/queues', serverAdapter.getRouter());
+  app.use('/queues', bullBoardWriteGuard(), serverAdapter.getRouter());
 
   app.get('/api/replicas', async (_req, res) => {
     const config = opts.config?.get();

@@ -1,8 +1,9 @@
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import os from 'node:os';
+import { createHostAllowList, guardServer, parseAllowedHosts, serverOptions, type ServerGuard } from '@tapo/http-guard';
 import type { Queue } from 'bullmq';
 import { createNotifyQueue } from '@tapo/alerts';
-import { createReplicateQueue } from '@tapo/replication';
+import { RECEIVE_PATH, createReplicateQueue } from '@tapo/replication';
 import type { ConfigSource } from '@tapo/config';
 import type { Logger } from '@tapo/log';
 import { createMaintenanceQueue, createRecordQueue, createRedis, createRepairQueue, replicateQueueName } from '@tapo/queues';
@@ -20,6 +21,11 @@ export interface BoardServerOptions {
   auth?: BoardAuth;
   /** Serve a non-loopback address without auth (containers publishing the port on loopback only). */
   allowNoAuth?: boolean;
+  /** Host names besides localhost and IP addresses (a reverse proxy's); default BOARD_ALLOWED_HOSTS. */
+  allowedHosts?: string[];
+  /** Connection caps; default BOARD_MAX_CONNECTIONS (256) and BOARD_MAX_CONNECTIONS_PER_CLIENT (64). */
+  maxConnections?: number;
+  maxConnectionsPerClient?: number;
   logger: Logger;
 }
 
@@ -27,7 +33,31 @@ export interface BoardServer {
   url: string;
   port: number;
   server: Server;
+  guard: ServerGuard;
   close(): Promise<void>;
+}
+
+function intFromEnv(env: NodeJS.ProcessEnv, name: string, def: number): number {
+  const text = env[name];
+  if (text === undefined || text === '') return def;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1 || n > 1_000_000) throw new Error(`${name} "${text}" must be a whole number from 1 to 1000000`);
+  return n;
+}
+
+/** The board's network limits from the environment (BOARD_ALLOWED_HOSTS, BOARD_MAX_CONNECTIONS, BOARD_MAX_CONNECTIONS_PER_CLIENT, BOARD_REQUEST_TIMEOUT_SECONDS). */
+export function boardNetFromEnv(env: NodeJS.ProcessEnv = process.env): {
+  allowedHosts: string[];
+  maxConnections: number;
+  maxConnectionsPerClient: number;
+  requestTimeoutMs: number;
+} {
+  return {
+    requestTimeoutMs: intFromEnv(env, 'BOARD_REQUEST_TIMEOUT_SECONDS', 30) * 1000,
+    allowedHosts: parseAllowedHosts(env.BOARD_ALLOWED_HOSTS),
+    maxConnections: intFromEnv(env, 'BOARD_MAX_CONNECTIONS', 256),
+    maxConnectionsPerClient: intFromEnv(env, 'BOARD_MAX_CONNECTIONS_PER_CLIENT', 64),
+  };
 }
 
 export function boardAuthFromEnv(env: NodeJS.ProcessEnv = process.env): BoardAuth | undefined {
@@ -40,6 +70,11 @@ export function boardAuthFromEnv(env: NodeJS.ProcessEnv = process.env): BoardAut
 
 export async function startBoardServer(opts: BoardServerOptions): Promise<BoardServer> {
   checkExposure(opts.host, opts.auth, opts.allowNoAuth ?? process.env.BOARD_ALLOW_NO_AUTH === 'true');
+  const net = boardNetFromEnv();
+  // The machine's own name (and its mDNS name) as well: a phone on the LAN opening http://<box>.local:3000/.
+  const hostName = os.hostname().toLowerCase();
+  const named = [...(opts.allowedHosts ?? net.allowedHosts), ...(/^[a-z0-9.-]+$/.test(hostName) ? [hostName, `${hostName}.local`] : [])];
+  const hosts = createHostAllowList(named);
   const redis = createRedis(opts.redisUrl, { name: 'recorder-board' });
   redis.on('error', (e) => opts.logger.debug({ err: e }, 'redis (board) error'));
   const recordQueue = createRecordQueue(redis, opts.prefix);
@@ -75,16 +110,26 @@ export async function startBoardServer(opts: BoardServerOptions): Promise<BoardS
     redis,
     prefix: opts.prefix,
     logger: opts.logger,
+    hosts,
     ...(opts.config ? { config: opts.config } : {}),
     ...(opts.auth ? { auth: opts.auth } : {}),
   });
-  const server = await new Promise<Server>((resolve, reject) => {
-    const s = app.listen(opts.port, opts.host, () => resolve(s));
-    // A replica upload of a long segment over a slow uplink may take a while.
-    s.requestTimeout = 30 * 60_000;
-    s.once('error', (e: NodeJS.ErrnoException) =>
+  const limits = { requestTimeoutMs: net.requestTimeoutMs, headersTimeoutMs: Math.min(10_000, net.requestTimeoutMs) };
+  const server = createServer(serverOptions(limits), app);
+  const guard = guardServer(server, {
+    ...limits,
+    // An authenticated replica upload of a long segment over a slow uplink: a minimum rate instead of a deadline
+    // (an unauthenticated one gets its 401 at once, and the connection is closed).
+    isUpload: (req) => req.method === 'PUT' && (req.url ?? '').startsWith(`${RECEIVE_PATH}/`),
+    maxConnections: opts.maxConnections ?? net.maxConnections,
+    maxConnectionsPerClient: opts.maxConnectionsPerClient ?? net.maxConnectionsPerClient,
+    onRefused: ({ client, reason }) => opts.logger.warn(`board: connections from ${client} refused: ${reason}`),
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (e: NodeJS.ErrnoException) =>
       reject(new Error(`board cannot listen on ${opts.host}:${opts.port}: ${e.code ?? e.message}`)),
     );
+    server.listen(opts.port, opts.host, () => resolve());
   });
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : opts.port;
@@ -95,6 +140,7 @@ export async function startBoardServer(opts: BoardServerOptions): Promise<BoardS
     url,
     port,
     server,
+    guard,
     async close() {
       server.closeAllConnections?.();
       await new Promise<void>((r) => server.close(() => r()));

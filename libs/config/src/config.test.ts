@@ -195,3 +195,27 @@ alerts:
     expect(() => parseDurationSeconds('soon')).toThrow();
   });
 });
+
+describe('recordingsDir', () => {
+  const cfgIn = (dir: string) => `recordingsDir: ${dir}\ncameras: []\n`;
+  it.each(['/', '/etc', '/usr', '/bin', '/proc', '/sys', '/dev', '/boot', '/proc/self', '/dev/shm/rec', '/sys/kernel', '/boot/rec', '/usr/bin/cams', '//', '/etc/../'])(
+    'refuses %s with a one-line error naming the field',
+    (dir) => {
+      const e = err(cfgIn(dir));
+      expect(e.message).toMatch(/recordingsDir/);
+      expect(e.message).toMatch(/root|system folder/);
+      expect(e.message.split('\n')).toHaveLength(1);
+    },
+  );
+  it('refuses a relative recordingsDir that resolves to /', () => {
+    expect(() => parseConfig(cfgIn('../..'), '/a/cameras.yml', env)).toThrow(/filesystem root/);
+  });
+  it('accepts ordinary folders (also below /etc, /var and /usr/local)', () => {
+    for (const dir of ['/var/lib/tapo-recorder/recordings', '/srv/cams', '/mnt/usb', '/home/me/rec', '/etc/tapo-recorder/recordings', '/usr/local/share/rec', '/tmp/x']) {
+      expect(parseConfig(cfgIn(dir), FILE, env).recordingsDir).toBe(dir);
+    }
+  });
+  it('refuses RECORDINGS_DIR=/ too', () => {
+    expect(() => parseConfig(cfgIn('/srv/cams'), FILE, { ...env, RECORDINGS_DIR: '/' })).toThrow(/RECORDINGS_DIR: \/ is the filesystem root/);
+  });
+});

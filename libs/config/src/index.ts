@@ -22,6 +22,6 @@ export {
   type ReceiveToken,
 } from './schema.js';
 export { parseBytes, parseFreeDiskFloor, freeDiskFloorBytes } from './size.js';
-export { parseConfig, loadConfigFile, validateConfig, resolveConfigPath, type ConfigLocation } from './load.js';
+export { parseConfig, loadConfigFile, validateConfig, resolveConfigPath, systemFolderProblem, type ConfigLocation } from './load.js';
 export { readRuntimeSettings, DEFAULT_REDIS_URL, type RuntimeSettings } from './env.js';
 export { fileConfigSource, staticConfigSource, type ConfigSource } from './source.js';

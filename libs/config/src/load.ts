@@ -89,6 +89,8 @@ export function validateConfig(raw: unknown, file: string, baseDir: string): Rec
       ids.set(item.id, i);
     });
   };
+  const recProblem = systemFolderProblem(path.resolve(baseDir, cfg.recordingsDir));
+  if (recProblem) throw new ConfigError(formatProblem(file, '', 'recordingsDir', recProblem), file, undefined, 'recordingsDir');
   unique(cfg.replicas, 'replicas');
   unique(cfg.alerts.targets, 'alerts.targets');
   unique(cfg.receive.tokens, 'receive.tokens');
@@ -176,8 +178,29 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   }
   const cfg = validateConfig(substituted, file, path.dirname(file));
   // RECORDINGS_DIR overrides the file (containers mount recordings elsewhere).
-  if (env.RECORDINGS_DIR) cfg.recordingsDir = path.resolve(env.RECORDINGS_DIR);
+  if (env.RECORDINGS_DIR) {
+    const dir = path.resolve(env.RECORDINGS_DIR);
+    const problem = systemFolderProblem(dir);
+    if (problem) throw new ConfigError(`RECORDINGS_DIR: ${problem}`, file, undefined, 'recordingsDir');
+    cfg.recordingsDir = dir;
+  }
   return cfg;
+}
+
+/** System folders: recordings may not be one of them (camera folders and .exports would land among system files, and prune walks the folder). */
+const SYSTEM_FOLDERS = ['/etc', '/usr', '/var', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/boot', '/proc', '/sys', '/dev', '/usr/bin', '/usr/sbin', '/usr/lib'];
+/** ... nor anywhere inside these (programs, kernels, pseudo-filesystems). */
+const NOTHING_INSIDE = ['/bin', '/sbin', '/lib', '/lib32', '/lib64', '/boot', '/proc', '/sys', '/dev', '/usr/bin', '/usr/sbin', '/usr/lib'];
+
+/** Why an (absolute) recordings folder is refused, or undefined. */
+export function systemFolderProblem(dir: string): string | undefined {
+  const d = path.resolve(dir);
+  const advice = 'give recordings a folder of their own (e.g. /var/lib/tapo-recorder/recordings)';
+  if (d === path.parse(d).root) return `${d} is the filesystem root: ${advice}`;
+  if (SYSTEM_FOLDERS.includes(d)) return `${d} is a system folder: ${advice}`;
+  const sys = NOTHING_INSIDE.find((s) => d.startsWith(s + '/'));
+  if (sys) return `${d} is inside the system folder ${sys}: ${advice}`;
+  return undefined;
 }
 
 export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): RecorderConfig {

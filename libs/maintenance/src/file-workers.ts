@@ -2,12 +2,11 @@ import { Worker, type Job } from 'bullmq';
 import {
   MAINTENANCE_JOB_OPTIONS,
   MAINTENANCE_QUEUE,
-  PRUNE_JOB_NAME,
-  PRUNE_SCHEDULER_ID,
   REPAIR_QUEUE,
   SCAN_JOB_NAME,
   createMaintenanceQueue,
   createRepairQueue,
+  ensurePruneSchedule,
   fileQueueName,
   incrementCounter,
   type MaintenanceQueue,
@@ -65,11 +64,7 @@ export async function startFileWorkers(o: FileWorkersOptions): Promise<FileWorke
     w.on('failed', (job, err) => o.logger.warn({ jobId: job?.id, queue: w.name }, `${w.name} job ${job?.name} ${job?.id} failed: ${err.message}`));
   }
   if (local) {
-    await maintenanceQueue.upsertJobScheduler(
-      PRUNE_SCHEDULER_ID,
-      { every: config.pruneEverySeconds * 1000 },
-      { name: PRUNE_JOB_NAME, data: { trigger: `schedule (${o.hostname})` }, opts: MAINTENANCE_JOB_OPTIONS },
-    );
+    await ensurePruneSchedule(maintenanceQueue, config.pruneEverySeconds, `schedule (${o.hostname})`);
     await maintenanceQueue.add(SCAN_JOB_NAME, { trigger: 'startup' }, { ...MAINTENANCE_JOB_OPTIONS, jobId: `scan-startup-${Date.now()}` });
   }
 
@@ -85,12 +80,26 @@ export async function startFileWorkers(o: FileWorkersOptions): Promise<FileWorke
     return running;
   }
 
+  // This host's prune schedule (storage: local) is checked again every 15 s, whatever happened to it.
+  const scheduleTimer = local
+    ? setInterval(() => {
+        ensurePruneSchedule(maintenanceQueue, o.getConfig().pruneEverySeconds, `schedule (${o.hostname})`).then(
+          (did) => {
+            if (did !== 'unchanged') o.logger.warn(`prune Job Scheduler of ${maintName} ${did} (every ${o.getConfig().pruneEverySeconds} s)`);
+          },
+          () => {},
+        );
+      }, 15_000)
+    : undefined;
+  scheduleTimer?.unref();
+
   return {
     index,
     repairQueue,
     maintenanceQueue,
     pruneNow,
     async close() {
+      clearInterval(scheduleTimer);
       await Promise.allSettled([repairWorker.close(), maintWorker.close()]);
       await Promise.allSettled([repairQueue.close(), maintenanceQueue.close()]);
     },

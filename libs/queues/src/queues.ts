@@ -1,6 +1,6 @@
 import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { MAINTENANCE_QUEUE, RECORD_QUEUE, REPAIR_QUEUE } from './names.js';
+import { MAINTENANCE_QUEUE, PRUNE_JOB_NAME, PRUNE_SCHEDULER_ID, RECORD_QUEUE, REPAIR_QUEUE } from './names.js';
 import type { PruneJobData, RecordJobData, RecordResult, RepairJobData, VerifyJobData } from './contracts.js';
 
 export type RecordQueue = Queue<RecordJobData, RecordResult, 'record'>;
@@ -47,3 +47,17 @@ export const VERIFY_JOB_OPTIONS: JobsOptions = {
   removeOnComplete: { count: 1000, age: 7 * 24 * 3600 },
   removeOnFail: { count: 1000 },
 };
+
+/**
+ * Makes sure the prune Job Scheduler exists with this period: created when
+ * missing (first start, or removed by hand or by a Redis flush), updated when
+ * the period changed, left alone otherwise (no Redis write). Called on every
+ * reconcile round, so retention cannot silently stop. Returns what it did.
+ */
+export async function ensurePruneSchedule(queue: MaintenanceQueue, everySeconds: number, trigger: string): Promise<'created' | 'updated' | 'unchanged'> {
+  const every = everySeconds * 1000;
+  const existing = await queue.getJobScheduler(PRUNE_SCHEDULER_ID);
+  if (existing && existing.every === every) return 'unchanged';
+  await queue.upsertJobScheduler(PRUNE_SCHEDULER_ID, { every }, { name: PRUNE_JOB_NAME, data: { trigger }, opts: MAINTENANCE_JOB_OPTIONS });
+  return existing ? 'updated' : 'created';
+}

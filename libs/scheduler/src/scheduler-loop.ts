@@ -5,10 +5,9 @@ import type { ConfigSource } from '@tapo/config';
 import type { Logger } from '@tapo/log';
 import {
   MAINTENANCE_JOB_OPTIONS,
-  PRUNE_JOB_NAME,
-  PRUNE_SCHEDULER_ID,
   SCAN_JOB_NAME,
   createMaintenanceQueue,
+  ensurePruneSchedule,
   createRecordQueue,
   createRedis,
   recordJobId,
@@ -46,7 +45,7 @@ export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler>
   // live in the one maintenance queue (storage: local: each worker keeps its own).
   const maintenance = createMaintenanceQueue(redis, opts.prefix);
   maintenance.on('error', () => {});
-  let pruneEvery = 0;
+  let pruneScheduled = false;
   let scanned = false;
 
   // Alerts: the scheduler watches every camera's heartbeat (camera offline /
@@ -90,14 +89,12 @@ export async function startScheduler(opts: SchedulerOptions): Promise<Scheduler>
   async function reconcile(): Promise<ReconcileReport> {
     const config = opts.config.get();
     const report = await reconcileRecordJobs(queue, redis, opts.prefix, config, log);
-    if (config.storage === 'shared' && pruneEvery !== config.pruneEverySeconds) {
-      await maintenance.upsertJobScheduler(
-        PRUNE_SCHEDULER_ID,
-        { every: config.pruneEverySeconds * 1000 },
-        { name: PRUNE_JOB_NAME, data: { trigger: 'schedule' }, opts: MAINTENANCE_JOB_OPTIONS },
-      );
-      pruneEvery = config.pruneEverySeconds;
-      log.info(`prune scheduled every ${pruneEvery} s`);
+    if (config.storage === 'shared') {
+      // Every round, whatever happened to it (removed by hand, lost with Redis's data): retention must not stop.
+      const did = await ensurePruneSchedule(maintenance, config.pruneEverySeconds, 'schedule');
+      if (did === 'created' && pruneScheduled) log.warn(`the prune Job Scheduler was gone: re-created (every ${config.pruneEverySeconds} s)`);
+      else if (did !== 'unchanged') log.info(`prune scheduled every ${config.pruneEverySeconds} s`);
+      pruneScheduled = true;
     }
     if (config.storage === 'shared' && !scanned) {
       // Index files left on disk by a crash (one scan per scheduler start; two
