@@ -20,6 +20,8 @@ export interface BoardApiDeps {
   index: SegmentIndex;
   exportQueue?: ExportQueue;
   logger: Logger;
+  /** Filled in with the router's cache sizes (for /metrics). */
+  stats?: { thumbnailCacheEntries(): number };
   /** Minimum age of a thumbnail before it is made again (ms). */
   thumbnailMaxAgeMs?: number;
 }
@@ -88,6 +90,7 @@ export function createApiRouter(deps: BoardApiDeps): Router {
   // Only cameras of the config or the index get an entry (ids from the URL are not trusted), and at most 256.
   const thumbs = new LruMap<string, { at: number; jpeg?: Buffer; pending?: Promise<Buffer | undefined> }>(256);
   /** A camera of the config, or one with segments in the index. */
+  if (deps.stats) deps.stats.thumbnailCacheEntries = () => thumbs.size;
   const knownCamera = async (id: string) => (deps.config?.get().cameras.some((c) => c.id === id) ?? false) || (await deps.index.cameras()).includes(id);
 
   // Reject encoded dots/slashes/backslashes/NUL in the raw path before anything decodes them.

@@ -38,6 +38,8 @@ export interface BoardAppOptions {
   hosts?: HostAllowList;
   /** Failed-login throttle (default: a new one with the default policy). */
   loginThrottle?: LoginThrottle;
+  /** The HTTP server's guard counters (for /metrics). */
+  serverCounters?(): Record<string, number>;
   logger: Logger;
 }
 
@@ -60,7 +62,9 @@ export function createBoardApp(opts: BoardAppOptions): Express {
     app.use(createReceiveRouter({ getConfig: () => config.get(), index, logger: opts.logger }));
   }
   // Auth next: it covers every other route (pages, /api, /queues).
-  if (opts.auth) app.use(basicAuth(opts.auth, { throttle: opts.loginThrottle ?? new LoginThrottle(), logger: opts.logger }));
+  const throttle = opts.loginThrottle ?? new LoginThrottle();
+  if (opts.auth) app.use(basicAuth(opts.auth, { throttle, logger: opts.logger }));
+  const apiStats = { thumbnailCacheEntries: () => 0 };
 
   const serverAdapter = new ExpressAdapter();
   serverAdapter.setBasePath('/queues');
@@ -131,6 +135,7 @@ export function createBoardApp(opts: BoardAppOptions): Express {
       ...(opts.exportQueue ? [{ name: opts.exportQueue.name, queue: opts.exportQueue }] : []),
     ],
     counters: () => readCounters(opts.redis, opts.prefix),
+    board: () => ({ ...opts.serverCounters?.(), thumbnail_cache_entries: apiStats.thumbnailCacheEntries(), login_throttled_clients: throttle.size }),
   });
   app.get('/metrics', async (_req, res) => {
     try {
@@ -147,6 +152,7 @@ export function createBoardApp(opts: BoardAppOptions): Express {
     createApiRouter({
       index,
       logger: opts.logger,
+      stats: apiStats,
       ...(opts.config ? { config: opts.config } : {}),
       ...(opts.exportQueue ? { exportQueue: opts.exportQueue } : {}),
     }),

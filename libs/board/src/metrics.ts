@@ -35,6 +35,8 @@ export function createBoardMetrics(o: {
   queues: Array<{ name: string; queue: Pick<Queue, 'getJobCounts'> }>;
   /** Install-wide event counters (prune deletions, repair outcomes). */
   counters?(): Promise<Record<string, number>>;
+  /** The board's own guards and caches (tapo_board_<name>): refused connections, cut requests, cache sizes. */
+  board?(): Record<string, number>;
 }): BoardMetrics {
   const registry = new Registry();
   const labels = ['camera'] as const;
@@ -57,7 +59,11 @@ export function createBoardMetrics(o: {
   const prunedBytes = g('tapo_prune_deleted_bytes_total', 'Bytes deleted by prune jobs (all time)', []);
   const repairs = g('tapo_repair_outcomes_total', 'Repair chain outcomes (all time)', ['outcome']);
 
+  const boardGauge = g('tapo_board', "The board's guards and caches: connections refused by the caps, requests cut by the deadline, uploads cut for their rate, thumbnail cache entries, clients slowed for failed logins", ['what']);
+
   async function refresh(): Promise<void> {
+    boardGauge.reset();
+    for (const [what, n] of Object.entries(o.board?.() ?? {})) boardGauge.set({ what }, n);
     const cams = await o.cameras();
     for (const m of [bytes, closed, restarts, fps, sinceLast, heartbeatAge, disk, segs, state, up, jobs, byReason, stalls, pruned, prunedBytes, repairs]) m.reset();
     const counters = (await o.counters?.()) ?? {};

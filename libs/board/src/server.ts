@@ -75,6 +75,7 @@ export async function startBoardServer(opts: BoardServerOptions): Promise<BoardS
   const hostName = os.hostname().toLowerCase();
   const named = [...(opts.allowedHosts ?? net.allowedHosts), ...(/^[a-z0-9.-]+$/.test(hostName) ? [hostName, `${hostName}.local`] : [])];
   const hosts = createHostAllowList(named);
+  let guard: ServerGuard | undefined;
   const redis = createRedis(opts.redisUrl, { name: 'recorder-board' });
   redis.on('error', (e) => opts.logger.debug({ err: e }, 'redis (board) error'));
   const recordQueue = createRecordQueue(redis, opts.prefix);
@@ -111,12 +112,16 @@ export async function startBoardServer(opts: BoardServerOptions): Promise<BoardS
     prefix: opts.prefix,
     logger: opts.logger,
     hosts,
+    serverCounters: (): Record<string, number> => {
+      const c = guard?.counters();
+      return c ? { connections_refused: c.refusedConnections, requests_timed_out: c.timedOutRequests, uploads_too_slow: c.slowUploads } : {};
+    },
     ...(opts.config ? { config: opts.config } : {}),
     ...(opts.auth ? { auth: opts.auth } : {}),
   });
   const limits = { requestTimeoutMs: net.requestTimeoutMs, headersTimeoutMs: Math.min(10_000, net.requestTimeoutMs) };
   const server = createServer(serverOptions(limits), app);
-  const guard = guardServer(server, {
+  guard = guardServer(server, {
     ...limits,
     // An authenticated replica upload of a long segment over a slow uplink: a minimum rate instead of a deadline
     // (an unauthenticated one gets its 401 at once, and the connection is closed).
@@ -140,7 +145,7 @@ export async function startBoardServer(opts: BoardServerOptions): Promise<BoardS
     url,
     port,
     server,
-    guard,
+    guard: guard!,
     async close() {
       server.closeAllConnections?.();
       await new Promise<void>((r) => server.close(() => r()));

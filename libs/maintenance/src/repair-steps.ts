@@ -1,9 +1,12 @@
 import { rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
+import { decodesCleanly } from '@tapo/ffmpeg';
 import { classifyMp4, faststart, rebuildMoov, trimPartialFragment, type RepairResult } from '@tapo/mp4';
 import type { RepairStep } from '@tapo/queues';
 import { isPlayable } from './verify-file.js';
+
+export { decodesCleanly };
 
 /** A temp file beside the original (same filesystem, so the final rename is atomic). */
 export function tempPathFor(original: string, step: RepairStep): string {
@@ -39,15 +42,6 @@ export async function runRepairStep(
       if (!opts.reference) throw new Error('no reference segment to rebuild from');
       return rebuildMoov(input, output, { reference: opts.reference, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
   }
-}
-
-/** ffprobe accepts it and it decodes without a single error line. */
-export async function decodesCleanly(file: string): Promise<{ ok: boolean; detail: string }> {
-  const probe = await execa('ffprobe', ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', file], { reject: false });
-  if (probe.exitCode !== 0) return { ok: false, detail: `ffprobe: ${probe.stderr.trim().slice(0, 300)}` };
-  const dec = await execa('ffmpeg', ['-hide_banner', '-nostdin', '-v', 'error', '-i', file, '-f', 'null', '-'], { reject: false });
-  if (dec.exitCode !== 0 || dec.stderr.trim()) return { ok: false, detail: `decode: ${dec.stderr.trim().slice(0, 300)}` };
-  return { ok: true, detail: `duration ${probe.stdout.trim()} s` };
 }
 
 /**

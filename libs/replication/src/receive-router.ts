@@ -5,6 +5,7 @@ import path from 'node:path';
 import express, { type Request, type Response, type Router } from 'express';
 import type { RecorderConfig } from '@tapo/config';
 import type { Logger } from '@tapo/log';
+import { decodeReport } from '@tapo/ffmpeg';
 import { classifyMp4 } from '@tapo/mp4';
 import type { SegmentIndex } from '@tapo/segment-index';
 import { messageOf } from './errors.js';
@@ -198,8 +199,16 @@ export function createReceiveRouter(o: ReceiveRouterOptions): Router {
       } finally {
         await fh.close().catch(() => {});
       }
-      const c = await classifyMp4(temp);
+      // Proof that it plays: our box walk, then ffprobe and a full decode (box framing around garbage,
+      // or sample tables that lie, pass the first but not the second). Decode errors in a file that
+      // decodes to the end are kept (a camera's Wi-Fi loses packets; the intrusion must still be off-site)
+      // and logged; a file with no decodable video is refused.
+      const c = await classifyMp4(temp).catch((e: Error) => ({ kind: 'garbage', reason: e.message }));
       if (!playableKind(c.kind)) throw new UploadError(422, `not a playable MP4 (${c.kind}): ${c.reason}`);
+      const dec = await decodeReport(temp, { timeoutMs: 120_000 });
+      if (!dec.readable) throw new UploadError(422, `not a playable MP4: ${dec.detail.replaceAll(temp, t.fileName)}`);
+      if (dec.videoFrames === 0) throw new UploadError(422, 'not a playable MP4: no video frame decodes');
+      if (dec.errors.length) log.warn(`${t.rel}: ${dec.errors.length} decode error line(s), kept: ${dec.errors[0]!.slice(0, 200)}`);
 
       const tmp = temp;
       const placed = await lock.run(t.abs, () => placeNoClobber(tmp, t.abs));
