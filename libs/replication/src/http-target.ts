@@ -175,7 +175,12 @@ export async function uploadToHttpTarget(target: HttpReplica, seg: HttpSegment, 
   const refuse = (method: string, r: HttpResponse): Error => {
     const text = answerText(r);
     if (isRetryableStatus(r.status)) return new TargetDownError(`${where(method)}: HTTP ${r.status}: ${text}`, target.id);
-    const hint = r.status === 401 || r.status === 403 ? ' (is the token listed under receive.tokens there?)' : '';
+    const hint =
+      r.status === 401 || r.status === 403
+        ? ' (is the token listed under receive.tokens there?)'
+        : r.status === 421
+          ? ' (the receiving board does not answer to this host name: add it to BOARD_ALLOWED_HOSTS there)'
+          : '';
     return new ReplicationRejectedError(`${where(method)}: refused with HTTP ${r.status}: ${text}${hint}`, target.id, r.status);
   };
 
