@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Queue } from 'bullmq';
 import { SegmentIndex } from '@tapo/segment-index';
 import { segmentPath } from '@tapo/storage';
 import { ROOT, waitFor } from './helpers/env.js';
@@ -117,4 +118,19 @@ describe.skipIf(!haveChromium)('board in Chromium', () => {
     await page.screenshot({ path: path.join(SHOTS, 'bull-board-completed.png'), fullPage: true });
     await repair.close();
   }, 120_000);
+
+  it('Bull Board: pausing a queue from the UI is refused with a message (issue 11), the queue keeps running', async () => {
+    await page.goto(`${base}/queues/queue/maintenance`);
+    await page.getByText('Ring buffer: prune (scheduled), scan').waitFor({ timeout: 20_000 });
+    await page.locator('button[aria-haspopup="menu"]').first().click(); // the queue's ⋮ menu
+    await page.getByRole('menuitem', { name: /^pause$/i }).click();
+    const confirm = page.getByRole('button', { name: /^(confirm|yes|pause)$/i });
+    if (await confirm.count()) await confirm.first().click();
+    await page.getByText('Not allowed here').waitFor({ timeout: 10_000 });
+    expect(await page.content()).toMatch(/only retrying and promoting jobs are/);
+    await page.screenshot({ path: path.join(SHOTS, 'bull-board-refused.png') });
+    const maint = new Queue('maintenance', { connection: stack.redis, prefix: stack.prefix });
+    expect(await maint.isPaused()).toBe(false);
+    await maint.close();
+  }, 60_000);
 });

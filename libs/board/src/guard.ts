@@ -55,13 +55,13 @@ export function bullBoardWriteGuard() {
     const queue = m ? decodeURIComponent(m[1]!) : undefined;
     if (m && queue !== RECORD_QUEUE) return next();
     const what = `${req.method} ${path.slice(0, 120)}`;
-    refuse(
-      req,
-      res,
-      403,
-      queue === RECORD_QUEUE
-        ? `Bull Board: the record queue is read-only (${what})`
-        : `Bull Board: ${what} is not allowed; only retrying and promoting jobs are (the scheduler manages the rest)`,
-    );
+    // JSON with error + message: Bull Board's UI shows them as its error toast.
+    res.status(403).json({
+      error: 'Not allowed here',
+      message:
+        queue === RECORD_QUEUE
+          ? `Bull Board: the record queue is read-only (${what})`
+          : `Bull Board: ${what} is not allowed; only retrying and promoting jobs are (the scheduler manages the rest)`,
+    });
   };
 }
