@@ -3,6 +3,7 @@
 // bytes almost never parse as a complete frame with the stream's element layout.
 import { BitReader, BitstreamEnd } from './bit-reader.js';
 import { bandOffsets, CODEBOOKS, SAMPLE_RATES, type CanonicalCodebook } from './aac-tables.js';
+import { Mp4FormatError } from './errors.js';
 import type { AudioFrameParser } from './mdat-scan.js';
 
 export interface AudioSpecificConfig {
@@ -15,7 +16,15 @@ export interface AudioSpecificConfig {
 }
 
 export function parseAudioSpecificConfig(b: Uint8Array): AudioSpecificConfig {
-  const r = new BitReader(b);
+  try {
+    return ascFields(new BitReader(b));
+  } catch (e) {
+    if (e instanceof BitstreamEnd) throw new Mp4FormatError(`AudioSpecificConfig (${b.length} bytes) ends inside its fields`);
+    throw e;
+  }
+}
+
+function ascFields(r: BitReader): AudioSpecificConfig {
   const aot = () => {
     const t = r.u(5);
     return t === 31 ? 32 + r.u(6) : t;

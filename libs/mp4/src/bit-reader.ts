@@ -1,6 +1,9 @@
 // MSB-first bit reading over a byte range (H.264 headers, AAC raw data blocks).
+import { Mp4FormatError } from './errors.js';
 
+/** Thrown when a read passes the end of the range: callers turn it into a clear error (or a "no"). */
 export class BitstreamEnd extends Error {
+  override readonly name = 'BitstreamEnd';
   constructor() {
     super('bitstream ended');
   }
@@ -63,7 +66,7 @@ export class BitReader {
   ue(): number {
     let zeros = 0;
     while (this.u1() === 0) {
-      if (++zeros > 31) throw new RangeError('ue(v) with more than 31 leading zeros');
+      if (++zeros > 31) throw new Mp4FormatError('an exp-Golomb code (ue(v)) with more than 31 leading zeros');
     }
     return zeros === 0 ? 0 : (1 << zeros) - 1 + this.u(zeros);
   }

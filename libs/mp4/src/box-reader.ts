@@ -1,6 +1,7 @@
 // ISO BMFF box headers: parsing from buffers and walking the top level of a file with positioned reads.
 import type { FileHandle } from 'node:fs/promises';
-import { readAt } from './file-io.js';
+import { LIMITS, Mp4FormatError } from './errors.js';
+import { readAt, readInto } from './file-io.js';
 
 export interface BoxHeader {
   type: string;
@@ -73,18 +74,22 @@ export interface ChildBox {
   end: number;
 }
 
-/** Iterates the boxes in b[start, end); throws on a malformed or overrunning box. */
-export function* childBoxes(b: Uint8Array, start: number, end: number): Generator<ChildBox> {
+/**
+ * Iterates the boxes in b[start, end); throws an Mp4FormatError on a malformed or overrunning box.
+ * `base` is the file offset of b[0], for the messages.
+ */
+export function* childBoxes(b: Uint8Array, start: number, end: number, base = 0): Generator<ChildBox> {
+  if (end > b.length) throw new Mp4FormatError(`box range ${base + start}-${base + end} runs past the ${b.length} bytes read`);
   let p = start;
   while (p < end) {
     const r = parseBoxHeader(b, p, end - p);
     if (!r.ok) {
       // QuickTime allows a 32-bit zero terminator at the end of some containers.
       if (end - p === 4 && b[p] === 0 && b[p + 1] === 0 && b[p + 2] === 0 && b[p + 3] === 0) return;
-      throw new Error(`bad box at offset ${p}: ${r.reason}`);
+      throw new Mp4FormatError(`bad box at offset ${base + p}: ${r.reason}`);
     }
     const h = r.header;
-    if (p + h.size > end) throw new Error(`'${h.type}' box at offset ${p} (size ${h.size}) runs past its container (ends at ${end})`);
+    if (p + h.size > end) throw new Mp4FormatError(`'${h.type}' box at offset ${base + p} (size ${h.size}) runs past its container (ends at ${base + end})`);
     yield { type: h.type, offset: p, size: h.size, headerSize: h.headerSize, start: p + h.headerSize, end: p + h.size };
     p += h.size;
   }
@@ -137,29 +142,44 @@ export interface TopLevelScan {
 }
 
 /**
+ * Called for each top-level box as the scan finds it. When the whole box lies in the bytes already
+ * read it is `win[at, at + box.size)`, else `at` is -1; `win` is the scan's read buffer, valid only
+ * during the call (copy what is kept).
+ */
+export type TopBoxVisitor = (index: number, box: TopBox, headerSize: number, win: Buffer, at: number) => void;
+
+/**
  * Walks the top-level boxes of a file. Reads 16 KB at a time and parses every
  * header that falls inside it, so a small box and the header after it (a
- * fragment's moof and its mdat) cost one read, not two.
+ * fragment's moof and its mdat) cost one read, not two. Throws an
+ * Mp4FormatError past LIMITS.maxTopLevelBoxes boxes.
  */
-export async function scanTopLevel(fh: FileHandle, fileBytes: number): Promise<TopLevelScan> {
+export async function scanTopLevel(fh: FileHandle, fileBytes: number, visit?: TopBoxVisitor): Promise<TopLevelScan> {
   const boxes: TopBox[] = [];
   const headerSizes: number[] = [];
   const WINDOW = 16 * 1024;
-  let win: Buffer = Buffer.alloc(0);
+  const buf = Buffer.allocUnsafe(Math.min(WINDOW, fileBytes)); // one buffer for every read
+  let win: Buffer = buf.subarray(0, 0);
   let winStart = 0;
   let pos = 0;
   while (pos < fileBytes) {
     const want = Math.min(32, fileBytes - pos);
     if (pos < winStart || pos + want > winStart + win.length) {
-      win = await readAt(fh, pos, Math.min(WINDOW, fileBytes - pos));
+      win = buf.subarray(0, await readInto(fh, buf, pos, Math.min(WINDOW, fileBytes - pos)));
       winStart = pos;
     }
     const r = parseBoxHeader(win, pos - winStart, fileBytes - pos);
     if (!r.ok) return { boxes, headerSizes, fileBytes, junkAt: pos, junkReason: r.reason };
     const h = r.header;
     const truncated = pos + h.size > fileBytes;
-    boxes.push({ type: h.type, offset: pos, size: h.size, truncated });
+    if (boxes.length >= LIMITS.maxTopLevelBoxes) throw new Mp4FormatError(`more than ${LIMITS.maxTopLevelBoxes} top-level boxes (the next at offset ${pos}): not a recording`);
+    const top: TopBox = { type: h.type, offset: pos, size: h.size, truncated };
+    boxes.push(top);
     headerSizes.push(h.headerSize);
+    if (visit) {
+      const at = pos - winStart;
+      visit(boxes.length - 1, top, h.headerSize, win, !truncated && at + h.size <= win.length ? at : -1);
+    }
     if (truncated) break;
     pos += h.size;
   }
@@ -182,9 +202,18 @@ export async function scanChildrenInFile(fh: FileHandle, start: number, end: num
 
 /** Full-box version and flags at payload offset `start`. */
 export function fullBoxHeader(b: Uint8Array, start: number): { version: number; flags: number } {
+  if (start + 4 > b.length) throw new Mp4FormatError(`full box header at ${start} runs past the ${b.length} bytes read`);
   return { version: b[start]!, flags: ((b[start + 1]! << 16) | (b[start + 2]! << 8) | b[start + 3]!) >>> 0 };
 }
 
 function hex(b: Uint8Array, off: number, n: number): string {
   return Buffer.from(b.subarray(off, off + n)).toString('hex');
+}
+
+/** Reads a whole box (a moov or moof to parse) after checking it against a size limit. */
+export async function readBox(fh: FileHandle, b: { type: string; offset: number; size: number }, limit: number): Promise<Buffer> {
+  if (b.size > limit) throw new Mp4FormatError(`'${b.type}' box at offset ${b.offset} is ${b.size} bytes, more than the ${limit} this parser reads`);
+  const bytes = await readAt(fh, b.offset, b.size);
+  if (bytes.length !== b.size) throw new Mp4FormatError(`'${b.type}' box at offset ${b.offset} (${b.size} bytes) is cut by the end of the file`);
+  return bytes;
 }

@@ -1,6 +1,7 @@
 // Chunk offset tables (stco 32-bit / co64 64-bit): reading, writing and relocating them inside a moov.
 import { ByteWriter } from './box-writer.js';
 import { collectNodes, nodeSize, type BoxNode } from './box-tree.js';
+import { Mp4FormatError } from './errors.js';
 
 const MAX_U32 = 0xffffffff;
 
@@ -8,9 +9,10 @@ const MAX_U32 = 0xffffffff;
 export function readChunkOffsets(n: BoxNode): Float64Array {
   const p = n.payload;
   if (!p || (n.type !== 'stco' && n.type !== 'co64')) throw new Error(`not a chunk offset box: ${n.type}`);
+  if (p.length < 8) throw new Mp4FormatError(`${n.type} is ${p.length} bytes, too short for its entry count`);
   const count = p.readUInt32BE(4);
   const width = n.type === 'co64' ? 8 : 4;
-  if (8 + count * width > p.length) throw new Error(`${n.type} declares ${count} entries but holds ${Math.floor((p.length - 8) / width)}`);
+  if (8 + count * width > p.length) throw new Mp4FormatError(`${n.type} declares ${count} entries but holds ${Math.floor((p.length - 8) / width)}`);
   const out = new Float64Array(count);
   for (let i = 0; i < count; i++) out[i] = width === 8 ? Number(p.readBigUInt64BE(8 + i * 8)) : p.readUInt32BE(8 + i * 4);
   return out;

@@ -1,6 +1,11 @@
-// Classifies an MP4 file by its top-level box layout (a few small positioned reads, no media data read).
+// Classifies an MP4 file by its top-level box layout (a few small positioned reads, no media data read),
+// and checks what it would call playable: the moov's sample tables and every fragment's truns must be
+// consistent with each other and with the file's mdat boxes (a file that fails is 'garbage', "Corrupt MP4").
 import { open, type FileHandle } from 'node:fs/promises';
-import { scanChildrenInFile, scanTopLevel, type TopBox, type TopLevelScan } from './box-reader.js';
+import { readBox, scanTopLevel, type TopBox, type TopLevelScan } from './box-reader.js';
+import { parseBox } from './box-tree.js';
+import { checkChunks, checkFragmentData, inspectFragment, inspectMoov, type MoovFacts, type RunExtent } from './consistency.js';
+import { asMp4Error, isIoError, LIMITS, Mp4FormatError } from './errors.js';
 import { readAt } from './file-io.js';
 
 export type Mp4Kind = 'clean' | 'fragmented-clean' | 'fragmented-partial' | 'moov-at-end' | 'no-moov' | 'empty' | 'garbage';
@@ -35,7 +40,15 @@ export async function classifyMp4(path: string): Promise<Mp4Classification> {
 /** Classification of an already open file (used by the repair functions too). */
 export async function classifyOpen(fh: FileHandle): Promise<Mp4Classification & { scan: TopLevelScan }> {
   const fileBytes = (await fh.stat()).size;
-  const scan = await scanTopLevel(fh, fileBytes);
+  const content = new ContentCheck(fh);
+  let scan: TopLevelScan;
+  try {
+    scan = await scanTopLevel(fh, fileBytes, content.visit);
+  } catch (e) {
+    if (!(e instanceof Mp4FormatError)) throw e;
+    scan = { boxes: [], headerSizes: [], fileBytes };
+    return { kind: 'garbage', reason: corrupt(e.message), fileBytes, boxes: scan.boxes, scan };
+  }
   const { boxes } = scan;
   const result = (kind: Mp4Kind, reason: string, fragments?: Mp4Classification['fragments']) => ({
     kind,
@@ -45,6 +58,16 @@ export async function classifyOpen(fh: FileHandle): Promise<Mp4Classification & 
     scan,
     ...(fragments ? { fragments } : {}),
   });
+  const mdatPayloads = () => boxes.flatMap((b, i) => (b.type === 'mdat' && !b.truncated ? [{ start: b.offset + scan.headerSizes[i]!, end: b.offset + b.size }] : []));
+  /** The moov's tables against the file's mdats: the reason the file is corrupt, if it is. */
+  const chunkProblem = (facts: MoovFacts): string | undefined => {
+    try {
+      checkChunks(facts, mdatPayloads());
+      return undefined;
+    } catch (e) {
+      return problem(e);
+    }
+  };
 
   if (fileBytes === 0) return result('empty', 'The file is empty (0 bytes).');
   const first = boxes[0];
@@ -66,11 +89,17 @@ export async function classifyOpen(fh: FileHandle): Promise<Mp4Classification & 
   const truncatedBox = boxes.find((b) => b.truncated);
   const cutText = (b: TopBox) => `its '${b.type}' box at offset ${b.offset} declares ${b.size} bytes but the file ends after ${fileBytes - b.offset}`;
 
-  let hasMvex = false;
+  let facts: MoovFacts | undefined;
   if (moov && moovComplete) {
-    const kids = await scanChildrenInFile(fh, moov.offset + scan.headerSizes[moovIdx]!, moov.offset + moov.size);
-    hasMvex = kids.some((k) => k.type === 'mvex');
+    const m = await content.moov(boxes);
+    if (m.error !== undefined) {
+      // A plain file cut after its moov is rebuilt from the mdat anyway: its moov does not matter.
+      const plainCut = !hasMoof && truncatedBox !== undefined && mdatIdx > moovIdx;
+      if (!plainCut) return result('garbage', corrupt(m.error));
+    }
+    facts = m.facts;
   }
+  const hasMvex = facts?.fragmented ?? false;
 
   // Fragmented: an initial moov with mvex, then moof+mdat pairs.
   if (hasMvex || hasMoof) {
@@ -80,6 +109,7 @@ export async function classifyOpen(fh: FileHandle): Promise<Mp4Classification & 
     let complete = 0;
     let partial = scan.junkAt !== undefined;
     let why = junk ? `the last complete box is${junk}` : '';
+    let last = boxes.length - 1; // the last box that belongs to the fragments
     for (let i = moovIdx + 1; i < boxes.length; i++) {
       const b = boxes[i]!;
       if (b.type === 'moof') {
@@ -90,6 +120,7 @@ export async function classifyOpen(fh: FileHandle): Promise<Mp4Classification & 
           continue;
         }
         partial = true;
+        last = i;
         why = b.truncated
           ? `its last moof is cut (${cutText(b)})`
           : next
@@ -111,17 +142,21 @@ export async function classifyOpen(fh: FileHandle): Promise<Mp4Classification & 
     if (complete === 0 && !partial && !boxes.some((b) => b.type === 'mdat')) {
       return result('empty', 'Fragmented MP4 with only its initial header (ftyp, moov with mvex) and no fragment: nothing was recorded.', fragments);
     }
+    const bad = (facts && chunkProblem(facts)) ?? (await content.fragments(boxes, scan.headerSizes, last));
+    if (bad !== undefined) return result('garbage', corrupt(bad));
     if (partial) return result('fragmented-partial', `Fragmented MP4 with ${complete} complete fragment${complete === 1 ? '' : 's'}, but ${why}: the tail must be trimmed.`, fragments);
     return result('fragmented-clean', `Fragmented MP4 (moov with mvex) with ${complete} complete moof+mdat fragment${complete === 1 ? '' : 's'}; every box is within the file.`, fragments);
   }
 
   if (moovComplete && moov) {
     const mdat = mdatIdx >= 0 ? boxes[mdatIdx] : undefined;
-    if (!mdat) return result('clean', `MP4 with a moov and no mdat (no sample data in this file)${junk}.`);
-    if (moovIdx < mdatIdx) {
-      if (truncatedBox) return result('no-moov', `The moov is at the front but the file is cut: ${cutText(truncatedBox)}, so the moov's sample tables point past the end of the file; treat it as having no usable moov and rebuild one from the mdat.`);
-      return result('clean', `Complete MP4: ftyp, moov before mdat, every box within the file${junk}.`);
+    if (mdat && moovIdx < mdatIdx && truncatedBox) {
+      return result('no-moov', `The moov is at the front but the file is cut: ${cutText(truncatedBox)}, so the moov's sample tables point past the end of the file; treat it as having no usable moov and rebuild one from the mdat.`);
     }
+    const bad = facts && chunkProblem(facts);
+    if (bad !== undefined) return result('garbage', corrupt(bad));
+    if (!mdat) return result('clean', `MP4 with a moov and no mdat (no sample data in this file)${junk}.`);
+    if (moovIdx < mdatIdx) return result('clean', `Complete MP4: ftyp, moov before mdat, every box within the file${junk}.`);
     return result('moov-at-end', `Complete MP4 with the moov after the mdat (offset ${moov.offset} of ${fileBytes} bytes)${junk}: move the moov to the front for streaming.`);
   }
 
@@ -143,6 +178,117 @@ export async function classifyOpen(fh: FileHandle): Promise<Mp4Classification & 
   }
   if (truncatedBox) return result('garbage', `No moov and no mdat; ${cutText(truncatedBox)}.`);
   return result('garbage', `MP4-like boxes (${types.slice(0, 6).join(', ')}) but no moov and no mdat${junk}.`);
+}
+
+const corrupt = (problem: string) => `Corrupt MP4: ${problem}.`;
+
+/** The message of a content error; an I/O error is rethrown, anything unexpected is named as a parser bug. */
+function problem(e: unknown): string {
+  if (isIoError(e)) throw e;
+  return asMp4Error(e, 'classify').message;
+}
+
+/**
+ * The moov and fragment checks, fed by the top-level scan: a moov or moof that lies in the bytes the
+ * scan already read is checked from them (no extra read); the others are read afterwards.
+ */
+class ContentCheck {
+  private moovIdx?: number;
+  private facts?: MoovFacts;
+  private moovError?: string;
+  private moofs = 0;
+  /** The first fragment found corrupt (lowest box index) and why. */
+  private fragError?: { index: number; message: string };
+  /** Runs of checked moofs whose mdat has not been seen yet, by moof box index. */
+  private readonly runs = new Map<number, RunExtent[]>();
+  /** Moofs to read and check after the scan. */
+  private readonly pending: Array<{ index: number; k: number }> = [];
+
+  constructor(private readonly fh: FileHandle) {}
+
+  readonly visit = (index: number, box: TopBox, headerSize: number, win: Buffer, at: number): void => {
+    if (box.type === 'mdat') {
+      const runs = this.runs.get(index - 1);
+      if (runs) {
+        this.runs.delete(index - 1);
+        this.checkData(index - 1, runs, box.offset + headerSize, box.offset + box.size);
+      }
+      return;
+    }
+    if (box.truncated) return;
+    if (box.type === 'moov') {
+      if (this.moovIdx !== undefined) return;
+      this.moovIdx = index;
+      if (at >= 0) this.parseMoov(Buffer.from(win.subarray(at, at + box.size)), box.offset); // a copy: the facts keep views of it
+      return;
+    }
+    if (box.type !== 'moof' || this.moovIdx === undefined || this.fragError) return;
+    const k = ++this.moofs;
+    if (at >= 0 && this.facts) this.checkMoof(index, k, box, win.subarray(at, at + box.size));
+    else if (this.moovError === undefined) this.pending.push({ index, k });
+  };
+
+  /** The facts of the first complete moov (read now if the scan did not hold it), or why it is corrupt. */
+  async moov(boxes: readonly TopBox[]): Promise<{ facts?: MoovFacts; error?: string }> {
+    if (!this.facts && this.moovError === undefined && this.moovIdx !== undefined) {
+      const b = boxes[this.moovIdx]!;
+      try {
+        this.parseMoov(await readBox(this.fh, b, LIMITS.maxMoovBytes), b.offset);
+      } catch (e) {
+        this.moovError = problem(e);
+      }
+    }
+    return { ...(this.facts ? { facts: this.facts } : {}), ...(this.moovError !== undefined ? { error: this.moovError } : {}) };
+  }
+
+  /** Why the fragments up to box index `last` are corrupt, if they are. */
+  async fragments(boxes: readonly TopBox[], headerSizes: readonly number[], last: number): Promise<string | undefined> {
+    const m = await this.moov(boxes);
+    if (!m.facts) return m.error;
+    for (const p of this.pending) {
+      if (p.index > last || (this.fragError && this.fragError.index < p.index)) break;
+      const b = boxes[p.index]!;
+      try {
+        this.checkMoof(p.index, p.k, b, await readBox(this.fh, b, LIMITS.maxMoofBytes));
+      } catch (e) {
+        this.fail(p.index, problem(e));
+      }
+      const runs = this.runs.get(p.index);
+      const mdat = boxes[p.index + 1];
+      if (runs && mdat?.type === 'mdat') this.checkData(p.index, runs, mdat.offset + headerSizes[p.index + 1]!, mdat.offset + mdat.size);
+      this.runs.delete(p.index);
+    }
+    return this.fragError && this.fragError.index <= last ? this.fragError.message : undefined;
+  }
+
+  private parseMoov(bytes: Buffer, offset: number): void {
+    try {
+      this.facts = inspectMoov(parseBox(bytes, offset));
+    } catch (e) {
+      this.moovError = problem(e);
+    }
+  }
+
+  private checkMoof(index: number, k: number, box: TopBox, bytes: Buffer): void {
+    try {
+      if (box.size > LIMITS.maxMoofBytes) throw new Mp4FormatError(`moof #${k} at offset ${box.offset} is ${box.size} bytes, more than the ${LIMITS.maxMoofBytes} this parser reads`);
+      this.runs.set(index, inspectFragment(bytes, box.offset, k, this.facts!));
+    } catch (e) {
+      this.fail(index, problem(e));
+    }
+  }
+
+  private checkData(index: number, runs: RunExtent[], start: number, end: number): void {
+    try {
+      checkFragmentData(runs, start, end);
+    } catch (e) {
+      this.fail(index, problem(e));
+    }
+  }
+
+  private fail(index: number, message: string): void {
+    if (!this.fragError || index < this.fragError.index) this.fragError = { index, message };
+  }
 }
 
 async function describeOpenMdat(fh: FileHandle, mdat: TopBox): Promise<string> {

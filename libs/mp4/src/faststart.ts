@@ -1,9 +1,11 @@
 // Moves the moov in front of the media data (ftyp, moov, other boxes, mdat) and relocates chunk offsets.
 import { open } from 'node:fs/promises';
+import { readBox } from './box-reader.js';
 import { parseBox, serializeNode } from './box-tree.js';
 import { relocateChunkOffsets } from './chunk-offsets.js';
 import { classifyOpen } from './classify.js';
-import { readAt, SequentialWriter } from './file-io.js';
+import { asMp4Error, LIMITS, Mp4FormatError } from './errors.js';
+import { SequentialWriter } from './file-io.js';
 import { summarizeTracks, type RepairResult } from './moov-info.js';
 
 export async function faststart(input: string, output: string): Promise<RepairResult> {
@@ -13,7 +15,7 @@ export async function faststart(input: string, output: string): Promise<RepairRe
     if (cls.kind !== 'moov-at-end' && cls.kind !== 'clean') throw new Error(`faststart needs a complete MP4 with a moov (${cls.kind}): ${cls.reason}`);
     const { boxes, fileBytes } = cls;
     const moovBox = boxes.find((b) => b.type === 'moov')!;
-    const moov = parseBox(await readAt(fh, moovBox.offset, moovBox.size));
+    const moov = parseBox(await readBox(fh, moovBox, LIMITS.maxMoovBytes), moovBox.offset);
     const tracks = summarizeTracks(moov);
     const notes: string[] = [];
 
@@ -33,7 +35,7 @@ export async function faststart(input: string, output: string): Promise<RepairRe
       return (offset) => {
         for (const m of moved) if (offset >= m.from && offset < m.from + m.size) return offset - m.from + m.to;
         if (offset === fileBytes) return offset - moovBox.size + moovSize; // an empty chunk at EOF
-        throw new Error(`chunk offset ${offset} is not inside any box of the file`);
+        throw new Mp4FormatError(`chunk offset ${offset} is not inside any box of the file`);
       };
     });
     if (rel.convertedToCo64) notes.push(`switched ${rel.convertedToCo64} stco table(s) to co64: offsets pass 4 GiB`);
@@ -61,6 +63,8 @@ export async function faststart(input: string, output: string): Promise<RepairRe
       await out.discard();
       throw e;
     }
+  } catch (e) {
+    throw asMp4Error(e, `faststart ${input}`);
   } finally {
     await fh.close();
   }

@@ -1,5 +1,6 @@
 // H.264 NAL units: parameter sets, slice headers, access unit boundaries and picture order counts.
-import { BitReader, unescapeRbsp } from './bit-reader.js';
+import { BitReader, BitstreamEnd, unescapeRbsp } from './bit-reader.js';
+import { Mp4FormatError } from './errors.js';
 
 export const NAL_SLICE = 1;
 export const NAL_IDR = 5;
@@ -69,14 +70,31 @@ function skipScalingList(r: BitReader, size: number): void {
   }
 }
 
+/** Runs a parameter set parser, turning a read past the end of the NAL unit into a clear error. */
+function paramSet<T>(what: 'SPS' | 'PPS', b: Uint8Array, start: number, end: number, parse: (rbsp: Uint8Array) => T): T {
+  const stop = Math.min(end, b.length);
+  if (!(start >= 0 && start < stop)) throw new Mp4FormatError(`${what} NAL unit is empty`);
+  const rbsp = unescapeRbsp(b, start + 1, stop, what === 'SPS' ? 256 : 64);
+  try {
+    return parse(rbsp);
+  } catch (e) {
+    if (e instanceof BitstreamEnd) throw new Mp4FormatError(`${what} NAL unit (${stop - start} byte${stop - start === 1 ? '' : 's'}) ends inside its fields`);
+    if (e instanceof Mp4FormatError) throw new Mp4FormatError(`${what}: ${e.message}`);
+    throw e;
+  }
+}
+
 /** Parses an SPS NAL unit (b[start, end) includes the 1-byte NAL header). */
 export function parseSps(b: Uint8Array, start: number, end: number): Sps {
-  const rbsp = unescapeRbsp(b, start + 1, end, 256);
+  return paramSet('SPS', b, start, end, spsFields);
+}
+
+function spsFields(rbsp: Uint8Array): Sps {
   const r = new BitReader(rbsp);
   const profileIdc = r.u(8);
   r.skip(16); // constraint flags, level_idc
   const id = r.ue();
-  if (id > 31) throw new RangeError(`sps id ${id}`);
+  if (id > 31) throw new Mp4FormatError(`seq_parameter_set_id ${id} (> 31)`);
   let separateColourPlane = false;
   if (HIGH_PROFILES.has(profileIdc)) {
     const chroma = r.ue();
@@ -96,26 +114,28 @@ export function parseSps(b: Uint8Array, start: number, end: number): Sps {
     r.se();
     const n = r.ue();
     for (let i = 0; i < n; i++) r.se();
-  } else if (pocType !== 2) throw new RangeError(`pic_order_cnt_type ${pocType}`);
+  } else if (pocType !== 2) throw new Mp4FormatError(`pic_order_cnt_type ${pocType} (> 2)`);
   r.ue(); // max_num_ref_frames
   const gapsInFrameNumAllowed = r.u1() === 1;
   const widthMbs = r.ue() + 1;
   const heightMapUnits = r.ue() + 1;
   const frameMbsOnly = r.u1() === 1;
   const heightMbs = heightMapUnits * (frameMbsOnly ? 1 : 2);
-  if (log2MaxFrameNum > 16 || log2MaxPocLsb > 16) throw new RangeError('sps field out of range');
+  if (log2MaxFrameNum > 16 || log2MaxPocLsb > 16) throw new Mp4FormatError(`log2_max_frame_num ${log2MaxFrameNum} or log2_max_pic_order_cnt_lsb ${log2MaxPocLsb} (> 16)`);
   return { id, profileIdc, separateColourPlane, log2MaxFrameNum, pocType, log2MaxPocLsb, gapsInFrameNumAllowed, frameMbsOnly, widthMbs, heightMbs, totalMbs: widthMbs * heightMbs };
 }
 
 /** Parses the start of a PPS NAL unit (b[start, end) includes the NAL header). */
 export function parsePps(b: Uint8Array, start: number, end: number): Pps {
-  const r = new BitReader(unescapeRbsp(b, start + 1, end, 64));
-  const id = r.ue();
-  const spsId = r.ue();
-  if (id > 255 || spsId > 31) throw new RangeError('pps ids out of range');
-  r.u1(); // entropy_coding_mode_flag
-  const bottomFieldPicOrderInFramePresent = r.u1() === 1;
-  return { id, spsId, bottomFieldPicOrderInFramePresent };
+  return paramSet('PPS', b, start, end, (rbsp) => {
+    const r = new BitReader(rbsp);
+    const id = r.ue();
+    const spsId = r.ue();
+    if (id > 255 || spsId > 31) throw new Mp4FormatError(`pic_parameter_set_id ${id} or seq_parameter_set_id ${spsId} out of range`);
+    r.u1(); // entropy_coding_mode_flag
+    const bottomFieldPicOrderInFramePresent = r.u1() === 1;
+    return { id, spsId, bottomFieldPicOrderInFramePresent };
+  });
 }
 
 /**

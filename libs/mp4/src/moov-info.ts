@@ -1,5 +1,6 @@
 // Reading summary facts from a parsed moov: tracks, handlers, sample counts, trex defaults.
 import { childNode, nodeAt, type BoxNode } from './box-tree.js';
+import { Mp4FormatError } from './errors.js';
 import { parseTrex, type TrexDefaults } from './trun.js';
 
 export interface RepairResult {
@@ -24,8 +25,10 @@ export interface TrackSummary {
 
 export function trackIdOf(trak: BoxNode): number {
   const tkhd = childNode(trak, 'tkhd')?.payload;
-  if (!tkhd) throw new Error('trak without tkhd');
-  return tkhd.readUInt32BE(tkhd[0] === 1 ? 4 + 16 : 4 + 8);
+  if (!tkhd) throw new Mp4FormatError('trak without tkhd');
+  const at = tkhd[0] === 1 ? 4 + 16 : 4 + 8;
+  if (tkhd.length < at + 4) throw new Mp4FormatError(`tkhd is ${tkhd.length} bytes, too short for its track ID`);
+  return tkhd.readUInt32BE(at);
 }
 
 export function handlerOf(trak: BoxNode): string {

@@ -1,15 +1,19 @@
 // Track layout taken from a good reference MP4 of the same camera (like untrunc): codec config,
 // timescales, sample durations, sample descriptions — what a file without moov is missing.
 import { open, type FileHandle } from 'node:fs/promises';
-import { childBoxes, findChild } from './box-reader.js';
+import { readBox } from './box-reader.js';
 import { childNode, nodeAt, parseBox, type BoxNode } from './box-tree.js';
 import { readChunkOffsets } from './chunk-offsets.js';
 import { classifyOpen } from './classify.js';
+import { asMp4Error, LIMITS, Mp4FormatError } from './errors.js';
 import { readAt } from './file-io.js';
 import { describeFragment } from './fragment-trim.js';
-import { DEFAULT_NAL_TYPES, parsePps, parseSps, type ParamSets } from './h264-nal.js';
+import { DEFAULT_NAL_TYPES, type ParamSets } from './h264-nal.js';
 import { handlerOf, trackIdOf, trexDefaults } from './moov-info.js';
-import { parseAudioSpecificConfig, type AudioSpecificConfig } from './aac-frame.js';
+import { audioSampleEntry, avcSampleEntry, sampleEntries } from './sample-entry.js';
+import type { AudioSpecificConfig } from './aac-frame.js';
+
+export { decoderSpecificInfo } from './sample-entry.js';
 
 export interface TrackLayout {
   trackId: number;
@@ -64,6 +68,8 @@ export async function readReferenceLayout(path: string): Promise<ReferenceLayout
   const fh = await open(path, 'r');
   try {
     return await readLayout(fh, path);
+  } catch (e) {
+    throw asMp4Error(e, `reference ${path}`);
   } finally {
     await fh.close();
   }
@@ -76,10 +82,10 @@ async function readLayout(fh: FileHandle, path: string): Promise<ReferenceLayout
   const ftypBox = cls.boxes.find((b) => b.type === 'ftyp' && !b.truncated);
   const ftyp = ftypBox ? await readAt(fh, ftypBox.offset, ftypBox.size) : undefined;
   const moovBox = cls.boxes.find((b) => b.type === 'moov')!;
-  const moov = parseBox(await readAt(fh, moovBox.offset, moovBox.size));
+  const moov = parseBox(await readBox(fh, moovBox, LIMITS.maxMoovBytes), moovBox.offset);
   const trex = trexDefaults(moov);
   const firstMoof = cls.boxes.find((b) => b.type === 'moof' && !b.truncated);
-  const fragment = firstMoof ? describeFragment(parseBox(await readAt(fh, firstMoof.offset, firstMoof.size)), firstMoof.offset, trex) : undefined;
+  const fragment = firstMoof ? describeFragment(parseBox(await readBox(fh, firstMoof, LIMITS.maxMoofBytes), firstMoof.offset), firstMoof.offset, trex, 'the first moof') : undefined;
 
   let video: VideoLayout | undefined;
   let audio: AudioLayout | undefined;
@@ -103,19 +109,29 @@ function baseLayout(trak: BoxNode, trex: ReturnType<typeof trexDefaults>, fragme
   const stsd = stbl && childNode(stbl, 'stsd')?.payload;
   const mediaHeader = minf?.children?.find((c) => c.type === 'vmhd' || c.type === 'smhd');
   const tkhd = childNode(trak, 'tkhd')?.payload;
-  if (!mdhd || !hdlr || !stsd || !mediaHeader || !tkhd || !stbl) throw new Error(`reference track ${trackId} lacks mdhd/hdlr/stsd/media header`);
+  if (!mdhd || !hdlr || !stsd || !mediaHeader || !tkhd || !stbl) throw new Mp4FormatError(`reference track ${trackId} lacks mdhd/hdlr/stsd/media header`);
   const v1 = mdhd[0] === 1;
+  if (mdhd.length < (v1 ? 36 : 24)) throw new Mp4FormatError(`reference track ${trackId}: mdhd is ${mdhd.length} bytes, too short for version ${mdhd[0]}`);
   const timescale = mdhd.readUInt32BE(v1 ? 20 : 12);
   const language = mdhd.readUInt16BE(v1 ? 32 : 20);
+  const tv1 = tkhd[0] === 1;
+  if (tkhd.length < (tv1 ? 96 : 84)) throw new Mp4FormatError(`reference track ${trackId}: tkhd is ${tkhd.length} bytes, too short for version ${tkhd[0]}`);
 
   // Typical sample duration: stts (most common delta), else trex / first fragment.
   let sampleDelta = mostCommonDelta(childNode(stbl, 'stts')?.payload);
   if (!sampleDelta) {
     const t = fragment?.find((f) => f.tfhd.trackId === trackId);
-    const durations = t?.runs.flatMap((r) => r.trun.samples.map((s) => s.duration ?? t.tfhd.defaultSampleDuration ?? trex.get(trackId)?.defaultSampleDuration ?? 0)) ?? [];
-    sampleDelta = mode(durations.filter((d) => d > 0)) ?? t?.tfhd.defaultSampleDuration ?? trex.get(trackId)?.defaultSampleDuration ?? 0;
+    const fallback = t?.tfhd.defaultSampleDuration ?? trex.get(trackId)?.defaultSampleDuration ?? 0;
+    // Durations weighted by how many samples have them (a run without per-sample durations: all the default).
+    const durations = new Map<number, number>();
+    const add = (d: number, n: number) => d > 0 && n > 0 && durations.set(d, (durations.get(d) ?? 0) + n);
+    for (const r of t?.runs ?? []) {
+      if (r.trun.durations) for (const d of r.trun.durations) add(d, 1);
+      else add(fallback, r.count);
+    }
+    sampleDelta = mode(durations) ?? fallback;
   }
-  if (!sampleDelta) throw new Error(`reference track ${trackId}: no sample duration found`);
+  if (!sampleDelta) throw new Mp4FormatError(`reference track ${trackId}: no sample duration found`);
 
   let editMediaTime = 0;
   const elst = nodeAt(trak, ['edts', 'elst'])?.payload;
@@ -131,7 +147,6 @@ function baseLayout(trak: BoxNode, trex: ReturnType<typeof trexDefaults>, fragme
     }
   }
 
-  const tv1 = tkhd[0] === 1;
   const layout: TrackLayout = {
     trackId,
     timescale,
@@ -156,89 +171,26 @@ function baseLayout(trak: BoxNode, trex: ReturnType<typeof trexDefaults>, fragme
 async function videoLayout(fh: FileHandle, trak: BoxNode, trex: ReturnType<typeof trexDefaults>, fragment: ReturnType<typeof describeFragment> | undefined): Promise<VideoLayout> {
   const base = baseLayout(trak, trex, fragment);
   const s = base.stsd;
-  const entry = childBoxes(s, 8, s.length).next().value;
-  if (!entry) throw new Error('reference video stsd has no sample entry');
-  if (entry.type !== 'avc1' && entry.type !== 'avc3') throw new Error(`reference video codec '${entry.type}' is not H.264 (avc1/avc3)`);
-  const width = s.readUInt16BE(entry.start + 24);
-  const height = s.readUInt16BE(entry.start + 26);
-  const avcC = findChild(s, entry.start + 78, entry.end, 'avcC');
-  if (!avcC) throw new Error('reference avc1 entry has no avcC');
-  const c = s.subarray(avcC.start, avcC.end);
-  const lengthSize = (c[4]! & 3) + 1;
-  const ps: ParamSets = { sps: new Map(), pps: new Map() };
-  const spsNals: Buffer[] = [];
-  const ppsNals: Buffer[] = [];
-  let o = 5;
-  // avcC: count, then (u16 length, NAL) per parameter set; SPS first, then PPS.
-  const readSets = <T extends { id: number }>(count: number, parse: (b: Buffer, start: number, end: number) => T, into: Map<number, T>, nals: Buffer[]) => {
-    for (let i = 0; i < count; i++) {
-      const len = c.readUInt16BE(o);
-      const set = parse(c, o + 2, o + 2 + len);
-      into.set(set.id, set);
-      nals.push(Buffer.from(c.subarray(o + 2, o + 2 + len)));
-      o += 2 + len;
-    }
-  };
-  readSets(c[o++]! & 0x1f, parseSps, ps.sps, spsNals);
-  readSets(c[o++]!, parsePps, ps.pps, ppsNals);
-  if (lengthSize === 3) throw new Error('avcC NAL length size 3 is not allowed');
-  if (entry.type === 'avc1' && (ps.sps.size === 0 || ps.pps.size === 0)) throw new Error('reference avcC holds no SPS/PPS');
+  const entry = sampleEntries(s, 'reference video stsd')[0];
+  if (!entry) throw new Mp4FormatError('reference video stsd has no sample entry');
+  if (entry.type !== 'avc1' && entry.type !== 'avc3') throw new Mp4FormatError(`reference video codec '${entry.type}' is not H.264 (avc1/avc3)`);
+  const avc = avcSampleEntry(s, entry, `reference ${entry.type}`);
+  const ps: ParamSets = { sps: new Map(avc.avcC.sps.map((x) => [x.id, x])), pps: new Map(avc.avcC.pps.map((x) => [x.id, x])) };
+  if (entry.type === 'avc1' && (ps.sps.size === 0 || ps.pps.size === 0)) throw new Mp4FormatError('reference avcC holds no SPS/PPS');
+  const lengthSize = avc.avcC.lengthSize;
   const nalTypes = new Set(DEFAULT_NAL_TYPES);
   for (const t of [2, 3, 4]) nalTypes.delete(t); // data partitioning: Extended profile only, never from cameras
   for (const t of await sampleNalTypes(fh, trak, fragment, base.trackId, lengthSize)) nalTypes.add(t);
-  return { ...base, codec: entry.type, width, height, lengthSize, ps, nalTypes, spsNals, ppsNals };
+  return { ...base, codec: entry.type, width: avc.width, height: avc.height, lengthSize, ps, nalTypes, spsNals: avc.avcC.spsNals, ppsNals: avc.avcC.ppsNals };
 }
 
 function audioLayout(trak: BoxNode, trex: ReturnType<typeof trexDefaults>, fragment: ReturnType<typeof describeFragment> | undefined): AudioLayout {
   const base = baseLayout(trak, trex, fragment);
-  const s = base.stsd;
-  const entry = childBoxes(s, 8, s.length).next().value;
-  if (!entry) throw new Error('reference audio stsd has no sample entry');
-  const version = s.readUInt16BE(entry.start + 8);
-  const channels = s.readUInt16BE(entry.start + 16);
-  const sampleRate = s.readUInt32BE(entry.start + 24) >>> 16;
-  const layout: AudioLayout = { ...base, codec: entry.type, channels, sampleRate };
-  if (entry.type === 'mp4a') {
-    const childStart = entry.start + 28 + (version === 1 ? 16 : version === 2 ? 36 : 0);
-    const esds = findChild(s, childStart, entry.end, 'esds');
-    const dsi = esds && decoderSpecificInfo(s.subarray(esds.start + 4, esds.end));
-    if (dsi) {
-      try {
-        layout.asc = parseAudioSpecificConfig(dsi);
-      } catch {
-        /* unknown config: audio will not be recovered */
-      }
-    }
-  }
-  return layout;
-}
-
-/** The DecoderSpecificInfo (tag 5) bytes inside an esds ES_Descriptor. */
-export function decoderSpecificInfo(d: Buffer): Buffer | undefined {
-  let o = 0;
-  const readLen = () => {
-    let n = 0;
-    for (let i = 0; i < 4 && o < d.length; i++) {
-      const b = d[o++]!;
-      n = (n << 7) | (b & 0x7f);
-      if (!(b & 0x80)) break;
-    }
-    return n;
-  };
-  while (o < d.length) {
-    const tag = d[o++]!;
-    const len = readLen();
-    if (tag === 0x03) {
-      const flags = d[o + 2]!;
-      o += 3;
-      if (flags & 0x80) o += 2;
-      if (flags & 0x40) o += 1 + d[o]!;
-      if (flags & 0x20) o += 2;
-    } else if (tag === 0x04) o += 13;
-    else if (tag === 0x05) return d.subarray(o, o + len);
-    else o += len;
-  }
-  return undefined;
+  const entry = sampleEntries(base.stsd, 'reference audio stsd')[0];
+  if (!entry) throw new Mp4FormatError('reference audio stsd has no sample entry');
+  // An AudioSpecificConfig that does not parse: the audio will not be recovered (the video still is).
+  const a = audioSampleEntry(base.stsd, entry, `reference ${entry.type}`, true);
+  return { ...base, codec: a.type, channels: a.channels, sampleRate: a.sampleRate, ...(a.asc ? { asc: a.asc } : {}) };
 }
 
 function mostCommonDelta(stts: Buffer | undefined): number {
@@ -257,9 +209,8 @@ function mostCommonDelta(stts: Buffer | undefined): number {
   return best;
 }
 
-function mode(values: number[]): number | undefined {
-  const counts = new Map<number, number>();
-  for (const v of values) counts.set(v, (counts.get(v) ?? 0) + 1);
+/** The value with the highest count (the first one seen among equals). */
+function mode(counts: ReadonlyMap<number, number>): number | undefined {
   let best: number | undefined;
   let n = 0;
   for (const [v, c] of counts) if (c > n) (best = v), (n = c);
@@ -273,17 +224,18 @@ async function sampleNalTypes(fh: FileHandle, trak: BoxNode, fragment: ReturnTyp
   const stsz = stbl && childNode(stbl, 'stsz')?.payload;
   const stsc = stbl && childNode(stbl, 'stsc')?.payload;
   const co = stbl && (childNode(stbl, 'stco') ?? childNode(stbl, 'co64'));
-  if (stsz && stsc && co && stsz.length >= 12 && stsz.readUInt32BE(8) > 0) {
+  if (stsz && stsc && co && stsz.length >= 12 && stsc.length >= 8 && stsz.readUInt32BE(8) > 0) {
+    // First samples from the sample tables; every read inside its table (a short table just ends the list).
     const fixed = stsz.readUInt32BE(4);
-    const count = Math.min(stsz.readUInt32BE(8), 30);
+    const count = Math.min(stsz.readUInt32BE(8), 30, fixed ? Infinity : Math.floor((stsz.length - 12) / 4));
     const chunks = readChunkOffsets(co);
-    const stscN = stsc.readUInt32BE(4);
+    const stscN = Math.min(stsc.readUInt32BE(4), Math.floor((stsc.length - 8) / 12));
     let sample = 0;
     for (let e = 0; e < stscN && sample < count; e++) {
       const firstChunk = stsc.readUInt32BE(8 + e * 12) - 1;
       const perChunk = stsc.readUInt32BE(12 + e * 12);
-      const nextFirst = e + 1 < stscN ? stsc.readUInt32BE(8 + (e + 1) * 12) - 1 : chunks.length;
-      for (let ch = firstChunk; ch < nextFirst && sample < count; ch++) {
+      const nextFirst = Math.min(e + 1 < stscN ? stsc.readUInt32BE(8 + (e + 1) * 12) - 1 : chunks.length, chunks.length);
+      for (let ch = Math.max(0, firstChunk); ch < nextFirst && sample < count; ch++) {
         let off = chunks[ch]!;
         for (let k = 0; k < perChunk && sample < count; k++, sample++) {
           const size = fixed || stsz.readUInt32BE(12 + sample * 4);
@@ -293,10 +245,11 @@ async function sampleNalTypes(fh: FileHandle, trak: BoxNode, fragment: ReturnTyp
       }
     }
   } else if (fragment) {
-    for (const r of fragment.find((t) => t.tfhd.trackId === trackId)?.runs ?? []) for (let i = 0; i < r.starts.length && samples.length < 30; i++) samples.push([r.starts[i]!, r.sizes[i]!]);
+    for (const r of fragment.find((t) => t.tfhd.trackId === trackId)?.runs ?? []) for (let i = 0; i < r.count && samples.length < 30; i++) samples.push([r.startOf(i), r.sizeOf(i)]);
   }
   const types = new Set<number>();
   for (const [off, size] of samples) {
+    if (!(Number.isSafeInteger(off) && off >= 0) || size === 0) continue;
     const b = await readAt(fh, off, Math.min(size, 1 << 20));
     for (let p = 0; p + lengthSize < b.length; ) {
       let len = 0;
