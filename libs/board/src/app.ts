@@ -15,7 +15,7 @@ import type { ExportQueue } from '@tapo/export';
 import { createApiRouter, segmentsOverlapping } from './api.js';
 import { basicAuth, type BoardAuth } from './auth.js';
 import { bullBoardWriteGuard, hostGuard, sameOriginGuard } from './guard.js';
-import { listCameraStatus } from './cameras-api.js';
+import { listCameraStatus } from '@tapo/status';
 import { createBoardMetrics } from './metrics.js';
 import { buildSpans, renderExportPage, renderPlayPage, renderTimelinePage } from './pages.js';
 import { validCameraId, validSegmentRel } from './paths.js';

@@ -1,6 +1,5 @@
 export { createBoardApp, type BoardAppOptions } from './app.js';
 export { startBoardServer, boardAuthFromEnv, boardNetFromEnv, type BoardServer, type BoardServerOptions } from './server.js';
-export { listCameraStatus, type CameraStatus } from './cameras-api.js';
 export { basicAuth, checkExposure, isLoopback, type BoardAuth } from './auth.js';
 export { renderStatusPage } from './status-page.js';
 export { createApiRouter, parseRange, segmentsOverlapping, type BoardApiDeps } from './api.js';

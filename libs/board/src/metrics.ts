@@ -1,6 +1,6 @@
 import { Gauge, Registry } from 'prom-client';
 import type { Queue } from 'bullmq';
-import type { CameraStatus } from './cameras-api.js';
+import type { CameraStatus } from '@tapo/status';
 
 /** States a camera can be shown in; the state gauge has one series per state (1 = current). */
 export const CAMERA_STATES = [

@@ -1,4 +1,4 @@
-import type { CameraStatus } from './cameras-api.js';
+import type { CameraStatus } from '@tapo/status';
 import { esc, fmtBytes, fmtDuration, page } from './html.js';
 
 function fmtBitrate(bps: number | undefined): string {

@@ -26,7 +26,7 @@ import {
 } from '@tapo/queues';
 import { SegmentIndex } from '@tapo/segment-index';
 import { EXPORT_JOB_NAME, EXPORT_JOB_OPTIONS, createExportQueue, type ExportResult } from '@tapo/export';
-import { listCameraStatus } from '@tapo/board';
+import { listCameraStatus } from '@tapo/status';
 import { parseSegmentFileName, resolveInside } from '@tapo/storage';
 import os from 'node:os';
 
