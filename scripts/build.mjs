@@ -37,8 +37,11 @@ const started = Date.now();
 await Promise.all(
   apps.map((app) =>
     build({
-      entryPoints: [path.join(root, 'apps', app, 'src', 'main.ts')],
-      outfile: path.join(root, 'dist', `${app}.mjs`),
+      // The CLI is split: its entry answers --help alone; the commands (Redis, BullMQ, ...) are a chunk
+      // loaded by a dynamic import only when one runs (`recorder --help` in ~0.1 s instead of ~0.6 s).
+      ...(app === 'cli'
+        ? { entryPoints: { [app]: path.join(root, 'apps', app, 'src', 'main.ts') }, outdir: path.join(root, 'dist'), splitting: true, chunkNames: 'chunks/[name]-[hash]', outExtension: { '.js': '.mjs' } }
+        : { entryPoints: [path.join(root, 'apps', app, 'src', 'main.ts')], outfile: path.join(root, 'dist', `${app}.mjs`) }),
       bundle: true,
       platform: 'node',
       format: 'esm',

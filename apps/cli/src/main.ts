@@ -1,4 +1,14 @@
 // `recorder`: operator's command line. Wiring only; the work is in libs/.
-import { runCli } from '@tapo/cli';
+// Help is answered without loading the commands (Redis, BullMQ, the MP4 code):
+// in the bundle they are a separate chunk, loaded only to run a command.
+import { helpFor } from '@tapo/cli/help';
 
-process.exitCode = await runCli(process.argv.slice(2));
+const argv = process.argv.slice(2);
+const help = helpFor(argv);
+if (help) {
+  process.stdout.write(`${help.text}\n`);
+  process.exitCode = help.exitCode;
+} else {
+  const { runCli } = await import('@tapo/cli');
+  process.exitCode = await runCli(argv);
+}

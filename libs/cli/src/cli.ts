@@ -4,8 +4,10 @@ import { parseArgs } from 'node:util';
 import { ConfigError, DEFAULT_REDIS_URL, readRuntimeSettings, resolveConfigPath, loadConfigFile, type RecorderConfig } from '@tapo/config';
 import { redactText, registerUrlSecrets } from '@tapo/log';
 import { classifyMp4 } from '@tapo/mp4';
+import { decodeReport } from '@tapo/ffmpeg';
 import {
   decideRepair,
+  isPlayable,
   replaceWhenVerified,
   runPrune,
   runRepairStep,
@@ -29,42 +31,7 @@ import { EXPORT_JOB_NAME, EXPORT_JOB_OPTIONS, createExportQueue, type ExportResu
 import { listCameraStatus } from '@tapo/status';
 import { parseSegmentFileName, resolveInside } from '@tapo/storage';
 import os from 'node:os';
-
-const HELP: Record<string, string> = {
-  main: `recorder: tapo-recorder's command line
-
-Usage: recorder <command> [options]   (every command: --config FILE, --help)
-
-Commands:
-  status                      cameras and their recording state
-  cameras                     the configured cameras (no URLs) and their index totals
-  segments <camera> [--from <time>] [--to <time>]
-                              indexed segments of a camera (default: the last 24 h)
-  export <camera> --from <time> --to <time> --out <file>
-                              join the segments of a time range into one MP4 (an export job, with progress)
-  prune [--dry-run]           apply the retention limits now (--dry-run: only list what would go)
-  repair <file> [--reference <good file>] [--out <file>]
-                              verify and repair a segment now
-  repair --queue <file>       enqueue a verify/repair job instead (seen in Bull Board)
-  rescan [--camera <id>]      rebuild the segment index from the files on disk
-
-Environment: REDIS_URL, RECORDER_QUEUE_PREFIX, RECORDER_CONFIG (see README).`,
-  status: `recorder status [--config FILE]\n\nOne line per camera: state, worker host, fps, last segment, last error.`,
-  cameras: `recorder cameras [--config FILE]\n\nOne line per configured camera: id, enabled, segment length, audio, retention, segments and bytes in the index.`,
-  segments: `recorder segments <camera> [--from <time>] [--to <time>] [--config FILE]\n\nTimes: ISO 8601 (2026-11-27T03:00:00Z) or relative (-2h, -30m). Default: the last 24 hours.`,
-  export: `recorder export <camera> --from <time> --to <time> --out <file> [--config FILE]\n\nEnqueues an export job (a worker joins the camera's segments in the range with\nffmpeg's concat demuxer, whole segments, no re-encoding), shows its progress,\nand copies the result to --out. Times: ISO 8601 or relative (-2h).`,
-  prune: `recorder prune [--dry-run] [--config FILE]\n\nDeletes the oldest segments until every camera's maxAge / maxSize and the\nminFreeDisk floor hold. --dry-run prints what would be deleted and deletes nothing.`,
-  repair: `recorder repair <file> [--reference <good file>] [--out <file>] [--config FILE]
-recorder repair --queue <file> [--reference <good file>]
-
-Classifies the file and runs the repair chain now: a cut fragmented MP4 is
-trimmed to its last complete samples, an MP4 with its moov at the end gets it
-moved to the front, an MP4 without moov (killed mid-write) is rebuilt from a
-reference segment of the same camera (default: the nearest good one in the
-index). Without --out the original is replaced, only once the repaired file
-verifies. --queue enqueues a job instead (the file must be inside recordingsDir).`,
-  rescan: `recorder rescan [--camera <id>] [--config FILE]\n\nRebuilds the segment index from the files on disk (after Redis lost it);\nbroken files get verify jobs.`,
-};
+import { HELP } from './help.js';
 
 class UsageError extends Error {}
 
@@ -78,9 +45,17 @@ export function parseTime(text: string | undefined, fallback: number, now = Date
   return t;
 }
 
-function loadConfig(configFlag: string | undefined): RecorderConfig {
+/**
+ * The cameras file, when there is one. Missing and not asked for (no --config,
+ * no RECORDER_CONFIG): undefined, so that commands on loose files (repair,
+ * verify) work in any folder; asked for and missing: an error.
+ */
+function loadConfigIfAny(configFlag: string | undefined): RecorderConfig | undefined {
   const loc = resolveConfigPath(configFlag ? ['--config', configFlag] : []);
-  if (!loc.exists) throw new ConfigError(`${loc.file}: config file not found (pass --config FILE)`, loc.file);
+  if (!loc.exists) {
+    if (loc.explicit) throw new ConfigError(`${loc.file}: config file not found`, loc.file);
+    return undefined;
+  }
   const cfg = loadConfigFile(loc.file);
   for (const c of cfg.cameras) registerUrlSecrets(c.url);
   return cfg;
@@ -147,6 +122,7 @@ export async function runCli(argv: string[], io: { out: NodeJS.WriteStream; err:
         camera: { type: 'string' },
         from: { type: 'string' },
         to: { type: 'string' },
+        'no-decode': { type: 'boolean' },
       },
     });
     if (!(cmd in HELP) || cmd === 'main') throw new UsageError(`unknown command "${cmd}" (try: recorder --help)`);
@@ -154,9 +130,47 @@ export async function runCli(argv: string[], io: { out: NodeJS.WriteStream; err:
       say(HELP[cmd]!);
       return 0;
     }
-    const config = loadConfig(values.config);
+    const loaded = loadConfigIfAny(values.config);
+    const needed = (): RecorderConfig => {
+      if (loaded) return loaded;
+      const loc = resolveConfigPath(values.config ? ['--config', values.config] : []);
+      throw new ConfigError(`${loc.file}: config file not found (recorder ${cmd} needs the cameras file: pass --config FILE)`, loc.file);
+    };
+
+    if (cmd === 'verify') {
+      const target = positionals[0];
+      if (!target) throw new UsageError('verify needs a file (recorder verify <file>)');
+      const abs = path.resolve(target);
+      await access(abs).catch(() => {
+        throw new UsageError(`${abs}: no such file`);
+      });
+      const c = await classifyMp4(abs);
+      // moov at the end plays in every player that reads the whole file (repair moves it to the front for streaming).
+      const plays = isPlayable(c.kind) || c.kind === 'moov-at-end';
+      say(`${target}: ${c.kind}, ${fmtBytes(c.fileBytes)}`);
+      say(`  ${c.reason}`);
+      const decision = decideRepair(c.kind, { remuxFragmented: loaded?.repair.remuxFragmented ?? false });
+      if (decision.action === 'repair') say(`  recorder repair would: ${[...decision.steps].join(' → ')}${decision.fallbacks.length ? ` (fallback: ${decision.fallbacks.join(', ')})` : ''}`);
+      else if (decision.action === 'unrecoverable') say(`  cannot be repaired: ${decision.reason}`);
+      if (!values['no-decode'] && c.kind !== 'empty' && c.kind !== 'garbage' && c.kind !== 'no-moov') {
+        const d = await decodeReport(abs);
+        const errs = d.errors.length ? `, ${d.errors.length} decode error line(s), first: ${d.errors[0]!.slice(0, 160)}` : ', no decode errors';
+        say(d.readable || d.videoFrames > 0 ? `  plays as it is: ${d.videoFrames} video frames decode (${d.detail})${errs}` : `  ffmpeg cannot read it: ${d.detail}`);
+      } else if (!plays) say('  plays as it is: no (0 frames)');
+      say(
+        plays
+          ? `verdict: plays as it is${decision.action === 'repair' ? ` (recorder repair would still improve it: ${decision.steps.join(' → ')})` : ''}`
+          : c.kind === 'fragmented-partial'
+            ? 'verdict: plays up to its last complete fragment; recorder repair trims the cut end'
+            : decision.action === 'repair'
+              ? 'verdict: does not play as it is; repairable'
+              : 'verdict: does not play',
+      );
+      return plays ? 0 : 1;
+    }
 
     if (cmd === 'status') {
+      const config = needed();
       await withRedis(async (redis, prefix) => {
         const queue = createRecordQueue(redis, prefix);
         try {
@@ -174,6 +188,7 @@ export async function runCli(argv: string[], io: { out: NodeJS.WriteStream; err:
     }
 
     if (cmd === 'cameras') {
+      const config = needed();
       await withRedis(async (redis, prefix) => {
         const index = new SegmentIndex(redis, prefix);
         say(['camera', 'enabled', 'segment', 'audio', 'maxAge', 'maxSize', 'segments', 'bytes'].join('\t'));
@@ -200,6 +215,7 @@ export async function runCli(argv: string[], io: { out: NodeJS.WriteStream; err:
     }
 
     if (cmd === 'export') {
+      const config = needed();
       const cameraId = positionals[0];
       if (!cameraId) throw new UsageError('export needs a camera id (recorder export <camera> --from ... --to ... --out file)');
       if (!values.out) throw new UsageError('export needs --out <file>');
@@ -244,6 +260,7 @@ export async function runCli(argv: string[], io: { out: NodeJS.WriteStream; err:
     }
 
     if (cmd === 'prune') {
+      const config = needed();
       const res = await withRedis((redis, prefix) => runPrune({ config, index: new SegmentIndex(redis, prefix), dryRun: !!values['dry-run'] }));
       if (res.dryRun) {
         for (const d of res.wouldDelete ?? []) say(`would delete ${d.file} (${d.reason}, ${fmtBytes(d.bytes)})`);
@@ -257,6 +274,7 @@ export async function runCli(argv: string[], io: { out: NodeJS.WriteStream; err:
     }
 
     if (cmd === 'rescan') {
+      const config = needed();
       const host = os.hostname();
       await withRedis(async (redis, prefix) => {
         const repairQueue = createRepairQueue(redis, prefix, fileQueueName(REPAIR_QUEUE, config.storage, host));
@@ -283,8 +301,9 @@ export async function runCli(argv: string[], io: { out: NodeJS.WriteStream; err:
     const target = positionals[0];
     if (!target) throw new UsageError('repair needs a file (recorder repair <file>)');
     const abs = path.resolve(target);
-    const rel = path.relative(config.recordingsDir, abs);
     if (values.queue) {
+      const config = needed();
+      const rel = path.relative(config.recordingsDir, abs);
       if (!resolveInside(config.recordingsDir, rel) || rel.startsWith('..')) {
         throw new UsageError(`${abs} is outside recordingsDir (${config.recordingsDir}): only files there can be queued`);
       }
@@ -311,7 +330,7 @@ export async function runCli(argv: string[], io: { out: NodeJS.WriteStream; err:
     });
     const c = await classifyMp4(abs);
     say(`${target}: ${c.kind} (${c.reason})`);
-    const decision = decideRepair(c.kind, { remuxFragmented: config.repair.remuxFragmented });
+    const decision = decideRepair(c.kind, { remuxFragmented: loaded?.repair.remuxFragmented ?? false });
     if (decision.action === 'none') {
       if (values.out) await copyFile(abs, values.out);
       say('plays as it is: nothing to repair');
@@ -324,7 +343,8 @@ export async function runCli(argv: string[], io: { out: NodeJS.WriteStream; err:
     let reference = values.reference ? path.resolve(values.reference) : undefined;
     if (!reference && decision.steps.includes('rebuild')) {
       const parsed = parseSegmentFileName(path.basename(abs));
-      if (parsed) {
+      const config = loaded;
+      if (parsed && config) {
         // The nearest good segment of the camera in the index (none if Redis is not there).
         const rec = await withRedis(async (redis, prefix) => {
           const index = new SegmentIndex(redis, prefix);
@@ -332,7 +352,7 @@ export async function runCli(argv: string[], io: { out: NodeJS.WriteStream; err:
         }).catch(() => undefined);
         if (rec) reference = path.join(config.recordingsDir, rec.file);
       }
-      if (!reference) throw new UsageError('this file has no moov: give a good segment of the same camera with --reference <file>');
+      if (!reference) throw new UsageError(`this file has no moov: give a good recording of the same camera with --reference <file>${config ? '' : ' (no cameras file here, so the index cannot suggest one)'}`);
       say(`reference: ${reference}`);
     }
     let input = abs;

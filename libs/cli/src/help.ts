@@ -1,0 +1,54 @@
+// The CLI's help texts, apart from the commands so that `recorder --help`
+// loads nothing else (no Redis client, no BullMQ: it answers in ~0.1 s).
+export const HELP: Record<string, string> = {
+  main: `recorder: tapo-recorder's command line
+
+Usage: recorder <command> [options]   (every command: --config FILE, --help)
+
+Commands:
+  status                      cameras and their recording state
+  cameras                     the configured cameras (no URLs) and their index totals
+  segments <camera> [--from <time>] [--to <time>]
+                              indexed segments of a camera (default: the last 24 h)
+  export <camera> --from <time> --to <time> --out <file>
+                              join the segments of a time range into one MP4 (an export job, with progress)
+  prune [--dry-run]           apply the retention limits now (--dry-run: only list what would go)
+  repair <file> [--reference <good file>] [--out <file>]
+                              verify and repair a segment now
+  repair --queue <file>       enqueue a verify/repair job instead (seen in Bull Board)
+  verify <file> [--no-decode] what kind of MP4 it is, what is wrong, how many frames play
+  rescan [--camera <id>]      rebuild the segment index from the files on disk
+
+repair and verify work on any file in any folder, without a cameras file.
+Environment: REDIS_URL, RECORDER_QUEUE_PREFIX, RECORDER_CONFIG (see README).`,
+  status: `recorder status [--config FILE]\n\nOne line per camera: state, worker host, fps, last segment, last error.`,
+  cameras: `recorder cameras [--config FILE]\n\nOne line per configured camera: id, enabled, segment length, audio, retention, segments and bytes in the index.`,
+  segments: `recorder segments <camera> [--from <time>] [--to <time>] [--config FILE]\n\nTimes: ISO 8601 (2026-11-27T03:00:00Z) or relative (-2h, -30m). Default: the last 24 hours.`,
+  export: `recorder export <camera> --from <time> --to <time> --out <file> [--config FILE]\n\nEnqueues an export job (a worker joins the camera's segments in the range with\nffmpeg's concat demuxer, whole segments, no re-encoding), shows its progress,\nand copies the result to --out. Times: ISO 8601 or relative (-2h).`,
+  prune: `recorder prune [--dry-run] [--config FILE]\n\nDeletes the oldest segments until every camera's maxAge / maxSize and the\nminFreeDisk floor hold. --dry-run prints what would be deleted and deletes nothing.`,
+  repair: `recorder repair <file> [--reference <good file>] [--out <file>] [--config FILE]
+recorder repair --queue <file> [--reference <good file>]
+
+Classifies the file and runs the repair chain now: a cut fragmented MP4 is
+trimmed to its last complete samples, an MP4 with its moov at the end gets it
+moved to the front, an MP4 without moov (killed mid-write) is rebuilt from a
+reference segment of the same camera (default: the nearest good one in the
+index). Without --out the original is replaced, only once the repaired file
+verifies. --queue enqueues a job instead (the file must be inside recordingsDir).
+Works without a cameras file (then a file without moov needs --reference).`,
+  verify: `recorder verify <file> [--no-decode]
+
+Says what the file is (clean MP4, fragmented, cut fragmented, moov at the end,
+no moov, garbage), what is wrong with it, what \`recorder repair\` would do, and
+how many video frames play as it is (ffmpeg decodes the file; --no-decode skips
+that). Exit code 0 when it plays as it is, 1 when not. No cameras file needed.`,
+  rescan: `recorder rescan [--camera <id>] [--config FILE]\n\nRebuilds the segment index from the files on disk (after Redis lost it);\nbroken files get verify jobs.`,
+};
+
+/** The help text an argument list asks for, or undefined when it asks for a command to run. */
+export function helpFor(argv: readonly string[]): { text: string; exitCode: number } | undefined {
+  const [cmd, ...rest] = argv;
+  if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') return { text: HELP.main!, exitCode: cmd ? 0 : 2 };
+  if (cmd !== 'main' && cmd in HELP && (rest.includes('--help') || rest.includes('-h'))) return { text: HELP[cmd]!, exitCode: 0 };
+  return undefined;
+}
