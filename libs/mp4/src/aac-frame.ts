@@ -19,7 +19,7 @@ export function parseAudioSpecificConfig(b: Uint8Array): AudioSpecificConfig {
   try {
     return ascFields(new BitReader(b));
   } catch (e) {
-    if (e instanceof BitstreamEnd) throw new Mp4FormatError(`AudioSpecificConfig (${b.length} bytes) ends inside its fields`);
+    if (e instanceof BitstreamEnd) throw new Mp4FormatError(`AudioSpecificConfig (${b.length} byte${b.length === 1 ? '' : 's'}) ends inside its fields`);
     throw e;
   }
 }
