@@ -45,6 +45,15 @@ describe('relocating chunk offsets', () => {
     expect(nodeSize(parseBox(bytes))).toBe(r.moovSize);
   });
 
+  it('sizes the shift for the moov it writes when a table holds bytes after its entries (fuzz crasher bb5f176368744aaa)', () => {
+    const padded = Buffer.concat([stco([40, 5000]), Buffer.alloc(12)]);
+    padded.writeUInt32BE(padded.length, 0);
+    const moov = parseBox(moovWith(padded));
+    const r = relocateChunkOffsets(moov, (size) => (o) => o + size);
+    expect(r.moovSize).toBe(serializeNode(moov).length);
+    expect(Array.from(readChunkOffsets(collectNodes(moov, 'stco')[0]!))).toEqual([40 + r.moovSize, 5000 + r.moovSize]);
+  });
+
   it('handles co64 input', () => {
     const moov = parseBox(moovWith(stco([GiB4 + 10, GiB4 + 20], true)));
     relocateChunkOffsets(moov, () => (o) => o - 8);

@@ -50,8 +50,16 @@ export interface RelocationResult {
 export function relocateChunkOffsets(moov: BoxNode, mapFor: (moovSize: number) => (offset: number) => number): RelocationResult {
   const tables: Array<{ stbl: BoxNode; node: BoxNode; offsets: Float64Array }> = [];
   for (const stbl of collectNodes(moov, 'stbl')) {
-    for (const node of stbl.children ?? []) {
-      if (node.type === 'stco' || node.type === 'co64') tables.push({ stbl, node, offsets: readChunkOffsets(node) });
+    const children = stbl.children ?? [];
+    for (let i = 0; i < children.length; i++) {
+      const node = children[i]!;
+      if (node.type !== 'stco' && node.type !== 'co64') continue;
+      // Rewritten at once in its exact size (a table may hold bytes after its entries), so that the
+      // moov size the mapping is computed for is the size it ends up with.
+      const offsets = readChunkOffsets(node);
+      const exact = chunkOffsetNode(offsets, node.type === 'co64');
+      children[i] = exact;
+      tables.push({ stbl, node: exact, offsets });
     }
   }
   const chunkCount = tables.reduce((n, t) => n + t.offsets.length, 0);
