@@ -35,8 +35,7 @@ export function fourcc(b: Uint8Array, off: number): string {
  */
 export function parseBoxHeader(b: Uint8Array, off: number, available: number): HeaderResult {
   if (available < 8 || off + 8 > b.length) return { ok: false, reason: `only ${Math.min(available, b.length - off)} bytes left, a box header needs 8` };
-  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  const size32 = dv.getUint32(off);
+  const size32 = ((b[off]! << 24) | (b[off + 1]! << 16) | (b[off + 2]! << 8) | b[off + 3]!) >>> 0;
   if (!isPlausibleType(b, off + 4)) return { ok: false, reason: `bytes ${hex(b, off + 4, 4)} are not a box type` };
   const type = fourcc(b, off + 4);
   let size: number;
@@ -44,7 +43,7 @@ export function parseBoxHeader(b: Uint8Array, off: number, available: number): H
   let sizeField: BoxHeader['sizeField'] = 'normal';
   if (size32 === 1) {
     if (available < 16 || off + 16 > b.length) return { ok: false, reason: `'${type}' box with a 64-bit size is cut inside its header` };
-    const large = dv.getBigUint64(off + 8);
+    const large = new DataView(b.buffer, b.byteOffset, b.byteLength).getBigUint64(off + 8);
     if (large > BigInt(Number.MAX_SAFE_INTEGER)) return { ok: false, reason: `'${type}' box declares an impossible 64-bit size` };
     size = Number(large);
     headerSize = 16;

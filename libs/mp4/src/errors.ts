@@ -24,7 +24,7 @@ export const LIMITS = {
   /** Boxes in one parsed tree (a moov or a moof; real ones hold well under 100). */
   maxBoxes: 100_000,
   /** Top-level boxes of a file (a 60-minute segment with 0.5 s fragments has ~14 400). */
-  maxTopLevelBoxes: 500_000,
+  maxTopLevelBoxes: 200_000,
   /** Size of a moov read into memory (a 60-minute plain recording's is ~1-3 MB). */
   maxMoovBytes: 64 * 1024 * 1024,
   /** Size of a moof read into memory (real ones: a few hundred bytes to a few KB). */

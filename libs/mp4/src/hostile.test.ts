@@ -154,6 +154,20 @@ describe('classify: consistent tables and fragments, or corrupt', () => {
     });
   });
 
+  it(`more than ${LIMITS.maxTopLevelBoxes} top-level boxes: corrupt, the scan stops there`, async () => {
+    const n = LIMITS.maxTopLevelBoxes + 50_000;
+    const b = Buffer.alloc(16 + n * 8);
+    b.writeUInt32BE(16, 0);
+    b.write('ftypisom', 4, 'latin1');
+    for (let i = 0; i < n; i++) {
+      b.writeUInt32BE(8, 16 + i * 8);
+      b.write('free', 20 + i * 8, 'latin1');
+    }
+    const c = await classify('flat.mp4', b);
+    expect(c.kind).toBe('garbage');
+    expect(c.reason).toBe(`Corrupt MP4: more than ${LIMITS.maxTopLevelBoxes} top-level boxes (the next at offset ${16 + (LIMITS.maxTopLevelBoxes - 1) * 8}): not a recording.`);
+  });
+
   const stbl = ['moov', 'trak', 'mdia', 'minf', 'stbl'];
   const edit = (name: string, f: (b: Buffer) => void) => {
     const b = Buffer.from(corpusFile(name));
