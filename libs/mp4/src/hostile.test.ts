@@ -168,6 +168,22 @@ describe('classify: consistent tables and fragments, or corrupt', () => {
     expect(c.reason).toBe(`Corrupt MP4: more than ${LIMITS.maxTopLevelBoxes} top-level boxes (the next at offset ${16 + (LIMITS.maxTopLevelBoxes - 1) * 8}): not a recording.`);
   });
 
+  it('a moov larger than the scan window: fragments checked after the scan, with the same result', async () => {
+    const grown = (b: Buffer) => {
+      const moov = boxPath(b, ['moov']);
+      const pad = box('free', Buffer.alloc(40_000));
+      const out = Buffer.concat([b.subarray(0, moov.end), pad, b.subarray(moov.end)]);
+      out.writeUInt32BE(moov.size + pad.length, moov.offset);
+      return out;
+    };
+    expect((await classify('big-moov.mp4', grown(corpusFile('frag-av.mp4')))).kind).toBe('fragmented-clean');
+    const bad = Buffer.from(corpusFile('frag-av.mp4'));
+    bad.writeUInt32BE(0x00010098, boxPath(bad, ['moof', 'traf', 'trun'], 2).start + 2);
+    const c = await classify('big-moov-bad.mp4', grown(bad));
+    expect(c.kind).toBe('garbage');
+    expect(c.reason).toMatch(/^Corrupt MP4: trun in moof #3 \(track 1\) declares \d+ samples but its mdat holds only \d+ bytes\.$/);
+  });
+
   const stbl = ['moov', 'trak', 'mdia', 'minf', 'stbl'];
   const edit = (name: string, f: (b: Buffer) => void) => {
     const b = Buffer.from(corpusFile(name));
