@@ -1,3 +1,4 @@
+import { prng } from '../libs/mp4/src/testing/hostile.js';
 // Baseline for "camera frozen → ffmpeg killed", computed (no processes): the
 // original bash monitor polled every 300 s and, on seeing ffmpeg's CPU at 0,
 // made 10 more checks 4-13 s apart (uniform) before restarting it. The freeze
@@ -20,17 +21,8 @@ export interface StallBaseline {
   analyticalMeanSeconds: number;
 }
 
-/** mulberry32: small, fast, good enough for a Monte Carlo of sums of uniforms. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32: small, fast, good enough for a Monte Carlo of sums of uniforms (the one in libs/mp4's test helpers). */
+const mulberry32 = prng;
 
 export const POLL_SECONDS = 300;
 export const CHECKS = 10;
