@@ -1,0 +1,2 @@
+// Job contract of the replicate queue: see ./names.ts for the rule (every queue's names, data, results and ids live in this lib).
+export {};
