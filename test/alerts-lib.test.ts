@@ -6,14 +6,12 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RecorderConfig } from '@tapo/config';
 import { createLogger } from '@tapo/log';
-import { createRedis } from '@tapo/queues';
+import { createRedis, notifyJobId, type AlertEvent } from '@tapo/queues';
 import {
   Alerter,
   createCameraHealthCheck,
-  notifyJobId,
   startCameraHealthMonitor,
   startNotifyWorker,
-  type AlertEvent,
   type CameraProgress,
   type NotifyWorker,
 } from '@tapo/alerts';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { formatAlert, isRecoveryEvent, alertSubject, type AlertEvent } from './alert-event.js';
+import type { AlertEvent } from '@tapo/queues';
+import { formatAlert, isRecoveryEvent } from './alert-event.js';
 import { formatBytes, formatDuration, formatUtcTime } from './format-units.js';
 
 const at = '2026-11-20T10:42:35.000Z';
@@ -82,10 +83,8 @@ describe('formatAlert', () => {
     expect(formatAlert(events[0]!).message).toContain('rtsp://***@192.168.1.20:554/stream1');
   });
 
-  it('subjects and recovery events', () => {
-    expect(alertSubject({ cameraId: 'cam1' })).toBe('camera:cam1');
-    expect(alertSubject({ replicaId: 'nas' })).toBe('replica:nas');
-    expect(alertSubject({})).toBe('install');
+  // Subjects (alertSubject) are part of the notify contract: libs/queues/src/notify-contract.test.ts.
+  it('recovery events', () => {
     expect(isRecoveryEvent('camera-back')).toBe(true);
     expect(isRecoveryEvent('replica-back')).toBe(true);
     expect(isRecoveryEvent('camera-offline')).toBe(false);

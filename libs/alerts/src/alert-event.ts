@@ -1,56 +1,13 @@
 import type { AlertEventType } from '@tapo/config';
 import { redactText } from '@tapo/log';
+import type { AlertEvent } from '@tapo/queues';
 import { formatBytes, formatDuration, formatUtcTime } from './format-units.js';
-
-/** Disk events: the recordings filesystem. */
-export interface DiskDetails {
-  usedPercent: number;
-  freeBytes: number;
-  /** emergency-prune: segments deleted to make room. */
-  deletedSegments?: number;
-}
-
-/** The fields of each event type. */
-export interface AlertDetailsByType {
-  'camera-offline': {
-    /** Last time the camera's video advanced (absent: none seen). */
-    lastVideoAt?: string;
-    offlineForSeconds: number;
-    reason?: string;
-  };
-  'camera-back': { outageSeconds: number };
-  'auth-failing': { message: string; lastVideoAt?: string };
-  'disk-nearly-full': DiskDetails;
-  'emergency-prune': DiskDetails;
-  'replica-unreachable': { downForSeconds: number; lastError: string };
-  'replica-back': { downForSeconds: number };
-  'segment-unrecoverable': { file: string; reason: string };
-}
-
-/** One thing worth telling the operator about. */
-export type AlertEvent = {
-  [K in AlertEventType]: {
-    type: K;
-    cameraId?: string;
-    replicaId?: string;
-    /** When it happened (ISO). */
-    at: string;
-    details: AlertDetailsByType[K];
-  };
-}[AlertEventType];
 
 /** Events that close an episode opened by another event ("back" after "offline"). */
 const RECOVERY_EVENTS: ReadonlySet<AlertEventType> = new Set<AlertEventType>(['camera-back', 'replica-back']);
 
 export function isRecoveryEvent(type: AlertEventType): boolean {
   return RECOVERY_EVENTS.has(type);
-}
-
-/** What an event is about: `camera:<id>`, `replica:<id>` or `install`. */
-export function alertSubject(event: Pick<AlertEvent, 'cameraId' | 'replicaId'>): string {
-  if (event.cameraId) return `camera:${event.cameraId}`;
-  if (event.replicaId) return `replica:${event.replicaId}`;
-  return 'install';
 }
 
 export type AlertPriority = 'default' | 'high' | 'urgent';

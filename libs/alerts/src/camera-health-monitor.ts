@@ -1,6 +1,6 @@
 import type { RecorderConfig } from '@tapo/config';
 import { redactText, type Logger } from '@tapo/log';
-import type { Alerter, StoredAlertState } from './alerter.js';
+import type { Alerter, StoredAlertState } from './raise-alerts.js';
 import { decideCameraHealth, type CameraHealthMemory, type CameraHealthState, type CameraProgress } from './camera-health.js';
 
 export interface CameraHealthCheckOptions {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { AlertEvent } from './alert-event.js';
+import type { AlertEvent } from '@tapo/queues';
 import { decideCameraHealth, type CameraHealthMemory, type CameraProgress } from './camera-health.js';
 
 const T0 = Date.UTC(2026, 10, 20, 10, 0, 0);

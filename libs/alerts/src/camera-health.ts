@@ -1,4 +1,4 @@
-import type { AlertEvent } from './alert-event.js';
+import type { AlertEvent } from '@tapo/queues';
 import { formatUtcTime } from './format-units.js';
 
 /**

@@ -1,40 +1,19 @@
-export {
-  formatAlert,
-  alertSubject,
-  isRecoveryEvent,
-  type AlertEvent,
-  type AlertDetailsByType,
-  type AlertPriority,
-  type DiskDetails,
-  type FormattedAlert,
-} from './alert-event.js';
+// The notify queue's contract (the AlertEvent it carries, job data, result, options, ids) is in @tapo/queues.
+export { formatAlert, isRecoveryEvent, type AlertPriority, type FormattedAlert } from './alert-event.js';
 export { formatBytes, formatDuration, formatUtcTime } from './format-units.js';
 export {
-  NOTIFY_JOB_OPTIONS,
   NOTIFY_TIMEOUT_MS,
   buildNotifyRequest,
   createNotifyProcessor,
-  createNotifyQueue,
   deliverAlert,
   describeTargetUrl,
   startNotifyWorker,
-  type NotifyJobData,
   type NotifyProcessorDeps,
-  type NotifyQueue,
   type NotifyRequest,
-  type NotifyResult,
   type NotifyWorker,
   type NotifyWorkerOptions,
 } from './notify-processor.js';
-export {
-  Alerter,
-  alertLastKey,
-  alertStateKey,
-  notifyJobId,
-  type AlerterOptions,
-  type RaiseResult,
-  type StoredAlertState,
-} from './alerter.js';
+export { Alerter, alertLastKey, alertStateKey, type AlerterOptions, type RaiseResult, type StoredAlertState } from './raise-alerts.js';
 export {
   decideCameraHealth,
   type CameraHealthDecision,
@@ -50,4 +29,4 @@ export {
   type CameraHealthCheckOptions,
   type CameraHealthMonitorOptions,
 } from './camera-health-monitor.js';
-export { startAlerting, type Alerting } from './alerting.js';
+export { startAlerting, type Alerting, type FileAlertInput } from './start-alerting.js';

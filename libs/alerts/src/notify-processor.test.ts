@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { AlertTarget, RecorderConfig } from '@tapo/config';
-import type { AlertEvent } from './alert-event.js';
+import type { AlertEvent } from '@tapo/queues';
 import { buildNotifyRequest, createNotifyProcessor, describeTargetUrl } from './notify-processor.js';
-import { notifyJobId } from './alerter.js';
 
 const event: AlertEvent = {
   type: 'camera-offline',
@@ -68,12 +67,5 @@ describe('notify processor', () => {
     const config = { alerts: { targets: [], offlineAfterSeconds: 30, minIntervalSeconds: 60, diskNearlyFullPercent: 95 } } as unknown as RecorderConfig;
     const process = createNotifyProcessor({ getConfig: () => config });
     await expect(process({ data: { targetId: 'gone', event } })).resolves.toEqual({ targetId: 'gone', outcome: 'target removed' });
-  });
-
-  it('job ids are valid BullMQ ids, the same for the same event', () => {
-    const id = notifyJobId('phone', event);
-    expect(id).toBe(`notify-phone-camera_cam1-camera-offline-${Date.parse(event.at)}`);
-    expect(id).not.toContain(':');
-    expect(notifyJobId('phone', { ...event })).toBe(id);
   });
 });

@@ -1,40 +1,17 @@
-import { Queue, Worker, type JobsOptions } from 'bullmq';
+import { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { AlertTarget, RecorderConfig } from '@tapo/config';
 import { redactDeep, redactText, type Logger } from '@tapo/log';
-import { NOTIFY_QUEUE, type NOTIFY_JOB_NAME } from '@tapo/queues';
-import { formatAlert, type AlertEvent } from './alert-event.js';
-
-/**
- * Data of a `notify` job: which target, and what happened. Never the target's
- * URL or headers (they may hold secrets): the processor reads them from the
- * live config.
- */
-export interface NotifyJobData {
-  targetId: string;
-  event: AlertEvent;
-}
-
-export type NotifyResult =
-  | { targetId: string; outcome: 'delivered'; status: number }
-  /** The target is no longer in the config: nothing to do. */
-  | { targetId: string; outcome: 'target removed' };
-
-export type NotifyQueue = Queue<NotifyJobData, NotifyResult, typeof NOTIFY_JOB_NAME>;
-
-export function createNotifyQueue(connection: Redis, prefix: string): NotifyQueue {
-  return new Queue<NotifyJobData, NotifyResult, typeof NOTIFY_JOB_NAME>(NOTIFY_QUEUE, { connection, prefix });
-}
-
-const DAY_SECONDS = 24 * 3600;
-
-/** A target that is down is retried for about 4 minutes (2 s, 4 s, ... 128 s). */
-export const NOTIFY_JOB_OPTIONS: JobsOptions = {
-  attempts: 8,
-  backoff: { type: 'exponential', delay: 2000 },
-  removeOnComplete: { age: 7 * DAY_SECONDS, count: 1000 },
-  removeOnFail: { age: 7 * DAY_SECONDS },
-};
+import {
+  NOTIFY_QUEUE,
+  createNotifyQueue,
+  type AlertEvent,
+  type NOTIFY_JOB_NAME,
+  type NotifyJobData,
+  type NotifyQueue,
+  type NotifyResult,
+} from '@tapo/queues';
+import { formatAlert } from './alert-event.js';
 
 export const NOTIFY_TIMEOUT_MS = 10_000;
 
@@ -158,24 +135,24 @@ export interface NotifyWorker {
 }
 
 /** Consumes the `notify` queue: delivers each alert to its target, retried with backoff. */
-export function startNotifyWorker(o: NotifyWorkerOptions): NotifyWorker {
-  const queue = createNotifyQueue(o.redis ?? o.blocking, o.prefix);
+export function startNotifyWorker(opts: NotifyWorkerOptions): NotifyWorker {
+  const queue = createNotifyQueue(opts.redis ?? opts.blocking, opts.prefix);
   queue.on('error', () => {});
-  const worker = new Worker<NotifyJobData, NotifyResult, typeof NOTIFY_JOB_NAME>(NOTIFY_QUEUE, createNotifyProcessor(o), {
-    connection: o.blocking,
-    prefix: o.prefix,
-    concurrency: o.concurrency ?? 4,
+  const worker = new Worker<NotifyJobData, NotifyResult, typeof NOTIFY_JOB_NAME>(NOTIFY_QUEUE, createNotifyProcessor(opts), {
+    connection: opts.blocking,
+    prefix: opts.prefix,
+    concurrency: opts.concurrency ?? 4,
   });
-  worker.on('error', (e) => o.logger.debug({ err: e }, `notify worker error: ${redactText(e.message)}`));
+  worker.on('error', (e) => opts.logger.debug({ err: e }, `notify worker error: ${redactText(e.message)}`));
   worker.on('failed', (job, err) => {
     const attempts = job?.opts.attempts ?? 1;
-    o.logger.warn(
+    opts.logger.warn(
       { jobId: job?.id, targetId: job?.data.targetId, attempt: job?.attemptsMade, attempts },
       `alert ${job?.data.event.type} not delivered (attempt ${job?.attemptsMade}/${attempts}): ${redactText(err.message)}`,
     );
   });
   worker.on('completed', (job, result) => {
-    o.logger.info({ jobId: job.id, targetId: result.targetId }, `alert ${job.data.event.type} → "${result.targetId}": ${result.outcome}`);
+    opts.logger.info({ jobId: job.id, targetId: result.targetId }, `alert ${job.data.event.type} → "${result.targetId}": ${result.outcome}`);
   });
   return {
     queue,

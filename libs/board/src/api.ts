@@ -5,13 +5,8 @@ import express from 'express';
 import type { ConfigSource } from '@tapo/config';
 import type { Logger } from '@tapo/log';
 import type { SegmentIndex, SegmentRecord } from '@tapo/segment-index';
-import {
-  EXPORT_JOB_NAME,
-  EXPORT_JOB_OPTIONS,
-  exportFilePath,
-  isExportJobId,
-  type ExportQueue,
-} from '@tapo/export';
+import { exportFilePath } from '@tapo/export';
+import { EXPORT_JOB_NAME, EXPORT_JOB_OPTIONS, isExportJobId, type ExportQueue } from '@tapo/queues';
 import { LruMap } from '@tapo/http-guard';
 import { resolveRealInside, suspiciousRawPath, validCameraId, validSegmentParts } from './paths.js';
 

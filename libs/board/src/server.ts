@@ -2,13 +2,12 @@ import { createServer, type Server } from 'node:http';
 import os from 'node:os';
 import { createHostAllowList, guardServer, parseAllowedHosts, serverOptions, type ServerGuard } from '@tapo/http-guard';
 import type { Queue } from 'bullmq';
-import { createNotifyQueue } from '@tapo/alerts';
+import { createExportQueue, createNotifyQueue } from '@tapo/queues';
 import { RECEIVE_PATH, createReplicateQueue } from '@tapo/replication';
 import type { ConfigSource } from '@tapo/config';
 import type { Logger } from '@tapo/log';
 import { createMaintenanceQueue, createRecordQueue, createRedis, createRepairQueue, replicateQueueName } from '@tapo/queues';
 import { SegmentIndex } from '@tapo/segment-index';
-import { createExportQueue } from '@tapo/export';
 import { checkExposure, type BoardAuth } from './auth.js';
 import { createBoardApp } from './app.js';
 

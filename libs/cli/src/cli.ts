@@ -27,7 +27,7 @@ import {
   waitForRedis,
 } from '@tapo/queues';
 import { SegmentIndex } from '@tapo/segment-index';
-import { EXPORT_JOB_NAME, EXPORT_JOB_OPTIONS, createExportQueue, type ExportResult } from '@tapo/export';
+import { EXPORT_JOB_NAME, EXPORT_JOB_OPTIONS, createExportQueue, type ExportResult } from '@tapo/queues';
 import { listCameraStatus } from '@tapo/status';
 import { parseSegmentFileName, resolveInside } from '@tapo/storage';
 import os from 'node:os';

@@ -1,16 +1,4 @@
-export {
-  EXPORT_QUEUE,
-  EXPORT_JOB_NAME,
-  EXPORT_JOB_OPTIONS,
-  EXPORT_MAX_AGE_MS,
-  createExportQueue,
-  exportsDir,
-  exportFilePath,
-  isExportJobId,
-  type ExportJobData,
-  type ExportResult,
-  type ExportProgress,
-  type ExportQueue,
-} from './contract.js';
+// The export queue's contract (names, data, result, options, ids) is in @tapo/queues.
+export { EXPORT_MAX_AGE_MS, exportsDir, exportFilePath } from './export-files.js';
 export { processExport, selectSegments, removeOldExports, type ExportDeps } from './process.js';
-export { startExportWorker, type ExportWorker } from './worker.js';
+export { startExportWorker, type ExportWorker, type ExportWorkerOptions } from './worker.js';

@@ -6,7 +6,8 @@ import type { RecorderConfig } from '@tapo/config';
 import type { Logger } from '@tapo/log';
 import type { SegmentIndex, SegmentRecord } from '@tapo/segment-index';
 import { removeFilesOlderThan, resolveInside } from '@tapo/storage';
-import { EXPORT_MAX_AGE_MS, exportFilePath, exportsDir, type ExportJobData, type ExportProgress, type ExportResult } from './contract.js';
+import type { ExportJobData, ExportProgress, ExportResult } from '@tapo/queues';
+import { EXPORT_MAX_AGE_MS, exportFilePath, exportsDir } from './export-files.js';
 
 export interface ExportDeps {
   index: SegmentIndex;

@@ -1,12 +1,24 @@
-import { Alerter } from './alerter.js';
-import { startNotifyWorker, type NotifyWorker } from './notify-processor.js';
-import type { FileEvent } from '@tapo/maintenance';
 import type { JobWorkersContext } from '@tapo/queues';
+import { startNotifyWorker, type NotifyWorker } from './notify-processor.js';
+import { Alerter } from './raise-alerts.js';
+
+/**
+ * The file job events alerts are raised for, with only the fields read here
+ * (the file workers' events are a structural match): a segment that cannot be
+ * repaired, and a prune with the disk state after it.
+ */
+export type FileAlertInput =
+  | { type: 'unrecoverable'; cameraId: string; file: string; reason: string }
+  | {
+      type: 'pruned';
+      emergency: boolean;
+      summary: { deleted: number; diskTotalBytes?: number; freeBytesBefore?: number; freeBytesAfter?: number; floorUnreachable?: boolean };
+    };
 
 export interface Alerting {
   alerter: Alerter;
   /** Alerts from the file jobs: segment unrecoverable, emergency prune, disk nearly full. */
-  onFileEvent(e: FileEvent): void;
+  onFileEvent(e: FileAlertInput): void;
   /** A replica target went down / came back (from the replication workers). */
   onReplicaState(targetId: string, state: { up: boolean; downSince?: number; lastError?: string }): void;
   close(): Promise<void>;
@@ -21,19 +33,19 @@ const DISK_HYSTERESIS_PERCENT = 3;
  * alert targets, a `notify` worker (scheduler and workers both run one, so
  * messages go out while any of them lives).
  */
-export function startAlerting(o: JobWorkersContext): Alerting {
-  const alerter = new Alerter({ redis: o.redis, prefix: o.prefix, getConfig: o.getConfig, logger: o.logger });
+export function startAlerting(ctx: JobWorkersContext): Alerting {
+  const alerter = new Alerter({ redis: ctx.redis, prefix: ctx.prefix, getConfig: ctx.getConfig, logger: ctx.logger });
   let notify: NotifyWorker | undefined;
   const ensureWorker = () => {
-    if (!notify && o.getConfig().alerts.targets.length > 0) {
-      notify = startNotifyWorker({ blocking: o.blocking, redis: o.redis, prefix: o.prefix, getConfig: o.getConfig, logger: o.logger, installName: o.hostname });
+    if (!notify && ctx.getConfig().alerts.targets.length > 0) {
+      notify = startNotifyWorker({ blocking: ctx.blocking, redis: ctx.redis, prefix: ctx.prefix, getConfig: ctx.getConfig, logger: ctx.logger, installName: ctx.hostname });
     }
   };
   ensureWorker();
   // Targets added to a running config: start delivering.
   const timer = setInterval(ensureWorker, 5000);
   timer.unref();
-  const fail = (what: string) => (e: Error) => o.logger.warn({ err: e }, `could not raise the ${what} alert: ${e.message}`);
+  const fail = (what: string) => (e: Error) => ctx.logger.warn({ err: e }, `could not raise the ${what} alert: ${e.message}`);
 
   // Replica outages: "unreachable" once it has been down for alertAfterSeconds, "back" when it answers again.
   const replicaTimers = new Map<string, NodeJS.Timeout>();
@@ -43,7 +55,6 @@ export function startAlerting(o: JobWorkersContext): Alerting {
     alerter,
     onFileEvent(e) {
       const at = new Date().toISOString();
-      if (e.type === 'playable') return;
       if (e.type === 'unrecoverable') {
         void alerter.raise({ type: 'segment-unrecoverable', cameraId: e.cameraId, at, details: { file: e.file, reason: e.reason } }).catch(fail('segment-unrecoverable'));
         return;
@@ -54,8 +65,8 @@ export function startAlerting(o: JobWorkersContext): Alerting {
       const usedPercent = Math.round((1000 * (s.diskTotalBytes - free)) / s.diskTotalBytes) / 10;
       const details = { usedPercent, freeBytes: free, ...(s.deleted ? { deletedSegments: s.deleted } : {}) };
       if (e.emergency) void alerter.raise({ type: 'emergency-prune', at, details }).catch(fail('emergency-prune'));
-      const threshold = o.getConfig().alerts.diskNearlyFullPercent;
-      const subject = `disk:${o.hostname}`;
+      const threshold = ctx.getConfig().alerts.diskNearlyFullPercent;
+      const subject = `disk:${ctx.hostname}`;
       if (usedPercent >= threshold || s.floorUnreachable) {
         void alerter.transition(subject, 'nearly-full', { type: 'disk-nearly-full', at, details }).catch(fail('disk-nearly-full'));
       } else if (usedPercent < threshold - DISK_HYSTERESIS_PERCENT) {
@@ -79,7 +90,7 @@ export function startAlerting(o: JobWorkersContext): Alerting {
       }
       if (!replicaDownSince.has(targetId)) replicaDownSince.set(targetId, state.downSince ?? Date.now());
       if (pending) return;
-      const target = o.getConfig().replicas.find((r) => r.id === targetId);
+      const target = ctx.getConfig().replicas.find((r) => r.id === targetId);
       const since = replicaDownSince.get(targetId)!;
       const wait = Math.max(0, (target?.alertAfterSeconds ?? 300) * 1000 - (Date.now() - since));
       const t = setTimeout(() => {

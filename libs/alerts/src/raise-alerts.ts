@@ -2,9 +2,8 @@ import type { JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { AlertEventType, AlertTarget, RecorderConfig } from '@tapo/config';
 import { redactDeep, type Logger } from '@tapo/log';
-import { NOTIFY_JOB_NAME } from '@tapo/queues';
-import { alertSubject, isRecoveryEvent, type AlertEvent } from './alert-event.js';
-import { NOTIFY_JOB_OPTIONS, createNotifyQueue, type NotifyQueue } from './notify-processor.js';
+import { NOTIFY_JOB_NAME, NOTIFY_JOB_OPTIONS, alertSubject, createNotifyQueue, notifyJobId, type AlertEvent, type NotifyQueue } from '@tapo/queues';
+import { isRecoveryEvent } from './alert-event.js';
 
 /**
  * Hash `<prefix>:alert-state`: subject (`camera:<id>`, `replica:<id>`, ...) →
@@ -18,12 +17,6 @@ export function alertStateKey(prefix: string): string {
 /** String `<prefix>:alert-last:<subject>:<type>` = the `at` of the last message sent, expires after minIntervalSeconds. */
 export function alertLastKey(prefix: string, subject: string, type: AlertEventType): string {
   return `${prefix}:alert-last:${subject}:${type}`;
-}
-
-/** Job id of one event for one target: the same event raised twice is queued once. */
-export function notifyJobId(targetId: string, event: AlertEvent): string {
-  const ms = Date.parse(event.at);
-  return `notify-${targetId}-${alertSubject(event)}-${event.type}-${Number.isNaN(ms) ? event.at : ms}`.replace(/[^A-Za-z0-9_.-]/g, '_');
 }
 
 export type RaiseResult = 'sent' | 'suppressed' | 'no-targets';
@@ -115,15 +108,15 @@ export class Alerter {
   private readonly queue: NotifyQueue;
   private readonly ownsQueue: boolean;
 
-  constructor(private readonly o: AlerterOptions) {
-    this.ownsQueue = !o.queue;
-    this.queue = o.queue ?? createNotifyQueue(o.redis, o.prefix);
+  constructor(private readonly opts: AlerterOptions) {
+    this.ownsQueue = !opts.queue;
+    this.queue = opts.queue ?? createNotifyQueue(opts.redis, opts.prefix);
     if (this.ownsQueue) this.queue.on('error', () => {});
   }
 
   /** Targets that want this event type (those without an `events` list want all). */
   targetsFor(type: AlertEventType): AlertTarget[] {
-    return this.o.getConfig().alerts.targets.filter((t) => !t.events || t.events.includes(type));
+    return this.opts.getConfig().alerts.targets.filter((t) => !t.events || t.events.includes(type));
   }
 
   /** Sends an event to its targets, unless one like it (same subject and type) was sent within minIntervalSeconds. */
@@ -132,10 +125,10 @@ export class Alerter {
     if (targets.length === 0) return 'no-targets';
     const ms = this.minIntervalMs();
     if (ms > 0) {
-      const key = alertLastKey(this.o.prefix, alertSubject(event), event.type);
-      const claimed = (await this.o.redis.eval(CLAIM, 1, key, event.at, String(ms))) as number;
+      const key = alertLastKey(this.opts.prefix, alertSubject(event), event.type);
+      const claimed = (await this.opts.redis.eval(CLAIM, 1, key, event.at, String(ms))) as number;
       if (!claimed) {
-        this.o.logger.debug({ alert: event.type, subject: alertSubject(event) }, `alert ${event.type} (${alertSubject(event)}) suppressed: one was sent less than ${ms / 1000} s ago`);
+        this.opts.logger.debug({ alert: event.type, subject: alertSubject(event) }, `alert ${event.type} (${alertSubject(event)}) suppressed: one was sent less than ${ms / 1000} s ago`);
         return 'suppressed';
       }
     }
@@ -153,9 +146,9 @@ export class Alerter {
   async transition(subject: string, state: string, event?: AlertEvent, data: Record<string, string> = {}): Promise<boolean> {
     const targets = event ? this.targetsFor(event.type) : [];
     const kind = !event ? 'none' : isRecoveryEvent(event.type) ? 'recovery' : 'alert';
-    const stateKey = alertStateKey(this.o.prefix);
-    const throttleKey = event ? alertLastKey(this.o.prefix, alertSubject(event), event.type) : stateKey;
-    const [changed, send] = (await this.o.redis.eval(
+    const stateKey = alertStateKey(this.opts.prefix);
+    const throttleKey = event ? alertLastKey(this.opts.prefix, alertSubject(event), event.type) : stateKey;
+    const [changed, send] = (await this.opts.redis.eval(
       TRANSITION,
       2,
       stateKey,
@@ -170,13 +163,13 @@ export class Alerter {
     )) as [number, number];
     if (!changed) return false;
     if (event && send) await this.enqueue(event, targets);
-    else if (event) this.o.logger.debug({ alert: event.type, subject }, `alert ${event.type} (${subject}) not sent: ${targets.length === 0 ? 'no targets' : kind === 'recovery' ? 'nothing was sent for the outage' : 'throttled'}`);
+    else if (event) this.opts.logger.debug({ alert: event.type, subject }, `alert ${event.type} (${subject}) not sent: ${targets.length === 0 ? 'no targets' : kind === 'recovery' ? 'nothing was sent for the outage' : 'throttled'}`);
     return true;
   }
 
   /** Every subject's stored state. */
   async readStates(): Promise<Map<string, StoredAlertState>> {
-    const raw = await this.o.redis.hgetall(alertStateKey(this.o.prefix));
+    const raw = await this.opts.redis.hgetall(alertStateKey(this.opts.prefix));
     const out = new Map<string, StoredAlertState>();
     for (const [subject, json] of Object.entries(raw)) {
       try {
@@ -193,7 +186,7 @@ export class Alerter {
 
   /** Drops subjects' states (a camera removed or disabled): nothing more is said about them. */
   async forget(...subjects: string[]): Promise<void> {
-    if (subjects.length > 0) await this.o.redis.hdel(alertStateKey(this.o.prefix), ...subjects);
+    if (subjects.length > 0) await this.opts.redis.hdel(alertStateKey(this.opts.prefix), ...subjects);
   }
 
   async close(): Promise<void> {
@@ -201,17 +194,17 @@ export class Alerter {
   }
 
   private minIntervalMs(): number {
-    return Math.max(0, Math.round(this.o.getConfig().alerts.minIntervalSeconds * 1000));
+    return Math.max(0, Math.round(this.opts.getConfig().alerts.minIntervalSeconds * 1000));
   }
 
   private async enqueue(event: AlertEvent, targets: AlertTarget[]): Promise<void> {
     const clean = redactDeep(event);
     await Promise.all(
       targets.map((t) =>
-        this.queue.add(NOTIFY_JOB_NAME, { targetId: t.id, event: clean }, { ...NOTIFY_JOB_OPTIONS, ...this.o.jobOptions, jobId: notifyJobId(t.id, event) }),
+        this.queue.add(NOTIFY_JOB_NAME, { targetId: t.id, event: clean }, { ...NOTIFY_JOB_OPTIONS, ...this.opts.jobOptions, jobId: notifyJobId(t.id, event) }),
       ),
     );
-    this.o.logger.info(
+    this.opts.logger.info(
       { alert: event.type, subject: alertSubject(event), targets: targets.map((t) => t.id) },
       `alert ${event.type} (${alertSubject(event)}) queued for ${targets.length} target(s)`,
     );
