@@ -1,5 +1,6 @@
 import type { RecorderConfig } from '@tapo/config';
 import { redactText, type Logger } from '@tapo/log';
+import { alertSubject } from '@tapo/queues';
 import type { Alerter, StoredAlertState } from './raise-alerts.js';
 import { decideCameraHealth, type CameraHealthMemory, type CameraHealthState, type CameraProgress } from './camera-health.js';
 
@@ -19,7 +20,7 @@ export interface CameraHealthMonitorOptions extends CameraHealthCheckOptions {
 
 /** Subject of a camera in the alert state. */
 export function cameraSubject(cameraId: string): string {
-  return `camera:${cameraId}`;
+  return alertSubject({ cameraId });
 }
 
 function parseMs(iso: string | undefined): number | undefined {
@@ -45,15 +46,15 @@ function toData(m: CameraHealthMemory): Record<string, string> {
  * The state carries lastVideoAt/noVideoSince, so a restarted process does not
  * resend "offline" and still knows how long the outage was.
  */
-export function createCameraHealthCheck(o: CameraHealthCheckOptions): () => Promise<void> {
-  const clock = o.now ?? Date.now;
+export function createCameraHealthCheck(opts: CameraHealthCheckOptions): () => Promise<void> {
+  const clock = opts.now ?? Date.now;
   /** Per camera: when this process started watching it, and the newest video seen. */
   const memory = new Map<string, { watchingSinceMs: number; lastVideoMs?: number }>();
 
   return async function check(): Promise<void> {
-    const config = o.getConfig();
+    const config = opts.getConfig();
     const now = clock();
-    const [progress, stored] = await Promise.all([o.readProgress(), o.alerter.readStates()]);
+    const [progress, stored] = await Promise.all([opts.readProgress(), opts.alerter.readStates()]);
     const watched = new Set<string>();
     for (const cam of config.cameras) {
       if (!cam.enabled) continue;
@@ -79,19 +80,19 @@ export function createCameraHealthCheck(o: CameraHealthCheckOptions): () => Prom
         previous,
       });
       if (d.next.lastVideoMs !== undefined) mem.lastVideoMs = d.next.lastVideoMs;
-      if (d.next.state !== previous.state) await o.alerter.transition(subject, d.next.state, d.event, toData(d.next));
+      if (d.next.state !== previous.state) await opts.alerter.transition(subject, d.next.state, d.event, toData(d.next));
     }
     // Cameras removed or disabled: forget them (nothing more is said; a "back" would only confuse).
     const gone = [...stored.keys()].filter((s) => s.startsWith('camera:') && !watched.has(s));
-    if (gone.length > 0) await o.alerter.forget(...gone);
+    if (gone.length > 0) await opts.alerter.forget(...gone);
     for (const id of memory.keys()) if (!watched.has(cameraSubject(id))) memory.delete(id);
   };
 }
 
 /** Checks every camera's health every `everyMs` (first check at once) until stop(). */
-export function startCameraHealthMonitor(o: CameraHealthMonitorOptions): { stop(): Promise<void> } {
-  const check = createCameraHealthCheck(o);
-  const everyMs = o.everyMs ?? 2000;
+export function startCameraHealthMonitor(opts: CameraHealthMonitorOptions): { stop(): Promise<void> } {
+  const check = createCameraHealthCheck(opts);
+  const everyMs = opts.everyMs ?? 2000;
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
@@ -105,8 +106,8 @@ export function startCameraHealthMonitor(o: CameraHealthMonitorOptions): { stop(
       (e: unknown) => {
         const msg = redactText((e as Error)?.message ?? String(e));
         // Once at warn per distinct problem (Redis down would otherwise log every tick).
-        if (msg !== lastProblem) o.logger.warn(`camera health check failed: ${msg}`);
-        else o.logger.debug(`camera health check failed: ${msg}`);
+        if (msg !== lastProblem) opts.logger.warn(`camera health check failed: ${msg}`);
+        else opts.logger.debug(`camera health check failed: ${msg}`);
         lastProblem = msg;
       },
     );

@@ -28,12 +28,12 @@ export interface BasicAuthOptions {
  * without its password being looked at) and logged once per burst (its first
  * failure, then a summary when it ends). A refusal closes the connection.
  */
-export function basicAuth(auth: BoardAuth, o: BasicAuthOptions = {}) {
-  const throttle = o.throttle ?? new LoginThrottle();
-  const now = o.now ?? Date.now;
+export function basicAuth(auth: BoardAuth, opts: BasicAuthOptions = {}) {
+  const throttle = opts.throttle ?? new LoginThrottle();
+  const now = opts.now ?? Date.now;
   const sweep = setInterval(() => {
     for (const b of throttle.sweep(now())) {
-      o.logger?.warn(
+      opts.logger?.warn(
         `${b.failures} failed board login(s) from ${b.client} between ${new Date(b.firstAt).toISOString()} and ${new Date(b.lastAt).toISOString()} (${b.refused} more attempts refused while it had to wait)`,
       );
     }
@@ -58,7 +58,7 @@ export function basicAuth(auth: BoardAuth, o: BasicAuthOptions = {}) {
       }
       const f = throttle.failure(client, now());
       if (f.firstOfBurst) {
-        o.logger?.warn(`failed board login from ${client} (${req.method} ${req.path.slice(0, 80)}); further failures from this address are counted and reported when they stop`);
+        opts.logger?.warn(`failed board login from ${client} (${req.method} ${req.path.slice(0, 80)}); further failures from this address are counted and reported when they stop`);
       }
     }
     closeAfterAnswer(req, res);

@@ -30,7 +30,7 @@ export interface BoardMetrics {
  * and the queues (the board holds no counters of its own: the heartbeat values
  * are gauges that restart at 0 with a new record job).
  */
-export function createBoardMetrics(o: {
+export function createBoardMetrics(sources: {
   cameras(): Promise<CameraStatus[]>;
   queues: Array<{ name: string; queue: Pick<Queue, 'getJobCounts'> }>;
   /** Install-wide event counters (prune deletions, repair outcomes). */
@@ -63,10 +63,10 @@ export function createBoardMetrics(o: {
 
   async function refresh(): Promise<void> {
     boardGauge.reset();
-    for (const [what, n] of Object.entries(o.board?.() ?? {})) boardGauge.set({ what }, n);
-    const cams = await o.cameras();
+    for (const [what, n] of Object.entries(sources.board?.() ?? {})) boardGauge.set({ what }, n);
+    const cams = await sources.cameras();
     for (const m of [bytes, closed, restarts, fps, sinceLast, heartbeatAge, disk, segs, state, up, jobs, byReason, stalls, pruned, prunedBytes, repairs]) m.reset();
-    const counters = (await o.counters?.()) ?? {};
+    const counters = (await sources.counters?.()) ?? {};
     pruned.set(counters['prune:deleted'] ?? 0);
     prunedBytes.set(counters['prune:bytes'] ?? 0);
     for (const outcome of ['repaired', 'unrecoverable']) repairs.set({ outcome }, counters[`repair:${outcome}`] ?? 0);
@@ -89,7 +89,7 @@ export function createBoardMetrics(o: {
       for (const s of known) state.set({ camera, state: s }, s === c.state ? 1 : 0);
       up.set({ camera }, c.state === 'recording' ? 1 : 0);
     }
-    for (const q of o.queues) {
+    for (const q of sources.queues) {
       const counts = await q.queue.getJobCounts(...JOB_STATES);
       for (const s of JOB_STATES) jobs.set({ queue: q.name, state: s }, counts[s] ?? 0);
     }

@@ -31,7 +31,7 @@ function cameraSelect(cameras: string[], selected: string | undefined): string {
   return `<select name="camera">${cameras.map((c) => `<option${c === selected ? ' selected' : ''}>${esc(c)}</option>`).join('')}</select>`;
 }
 
-export function renderTimelinePage(o: {
+export function renderTimelinePage(view: {
   cameras: string[];
   camera: string | undefined;
   day: string | undefined;
@@ -39,10 +39,10 @@ export function renderTimelinePage(o: {
   toMs: number;
   spans: Span[];
 }): string {
-  const total = o.toMs - o.fromMs;
-  const pct = (ms: number) => (((Math.min(Math.max(ms, o.fromMs), o.toMs) - o.fromMs) / total) * 100).toFixed(3);
-  const cam = o.camera ? encodeURIComponent(o.camera) : '';
-  const bars = o.spans
+  const total = view.toMs - view.fromMs;
+  const pct = (ms: number) => (((Math.min(Math.max(ms, view.fromMs), view.toMs) - view.fromMs) / total) * 100).toFixed(3);
+  const cam = view.camera ? encodeURIComponent(view.camera) : '';
+  const bars = view.spans
     .map((s) => {
       const left = pct(s.startMs);
       const width = (Number(pct(s.endMs)) - Number(left)).toFixed(3);
@@ -51,23 +51,23 @@ export function renderTimelinePage(o: {
     })
     .join('');
   const ticks = Array.from({ length: 9 }, (_, i) => {
-    const t = o.fromMs + (total * i) / 8;
+    const t = view.fromMs + (total * i) / 8;
     return `<span style="left:${(i * 12.5).toFixed(1)}%">${esc(new Date(t).toISOString().slice(11, 16))}</span>`;
   }).join('');
-  const rows = o.spans
+  const rows = view.spans
     .map((s) => {
       const href = `play?camera=${cam}&file=${encodeURIComponent(s.files[0]!)}`;
       return `<tr><td><a href="${esc(href)}">${esc(iso(s.startMs))}</a></td><td>${esc(iso(s.endMs))}</td><td>${esc(fmtDuration((s.endMs - s.startMs) / 1000))}</td><td>${s.files.length}</td></tr>`;
     })
     .join('\n');
   const gaps: string[] = [];
-  for (let i = 1; i < o.spans.length; i++) {
-    gaps.push(`${iso(o.spans[i - 1]!.endMs)} – ${iso(o.spans[i]!.startMs)}`);
+  for (let i = 1; i < view.spans.length; i++) {
+    gaps.push(`${iso(view.spans[i - 1]!.endMs)} – ${iso(view.spans[i]!.startMs)}`);
   }
   const body = `
-<form method="get" action="timeline">camera ${cameraSelect(o.cameras, o.camera)}
- day (UTC) <input type="date" name="day" value="${esc(o.day ?? '')}"> <button>show</button> <small>(no day: the last 24 h)</small></form>
-<p>${esc(iso(o.fromMs))} – ${esc(iso(o.toMs))} (UTC). Green: recorded; click to play.</p>
+<form method="get" action="timeline">camera ${cameraSelect(view.cameras, view.camera)}
+ day (UTC) <input type="date" name="day" value="${esc(view.day ?? '')}"> <button>show</button> <small>(no day: the last 24 h)</small></form>
+<p>${esc(iso(view.fromMs))} – ${esc(iso(view.toMs))} (UTC). Green: recorded; click to play.</p>
 <div class="bar">${bars}</div>
 <div class="ticks">${ticks}</div>
 <h2>Recorded spans</h2>
@@ -75,19 +75,19 @@ export function renderTimelinePage(o: {
 ${rows || '<tr><td colspan="4">nothing recorded in this period</td></tr>'}
 </tbody></table>
 ${gaps.length ? `<h2>Gaps</h2><ul>${gaps.map((g) => `<li>${esc(g)}</li>`).join('')}</ul>` : ''}
-${o.camera ? `<p><a href="export?camera=${cam}">export a time range of ${esc(o.camera)}</a></p>` : ''}`;
-  return page(`Timeline${o.camera ? `: ${o.camera}` : ''}`, body);
+${view.camera ? `<p><a href="export?camera=${cam}">export a time range of ${esc(view.camera)}</a></p>` : ''}`;
+  return page(`Timeline${view.camera ? `: ${view.camera}` : ''}`, body);
 }
 
 /** The player: the segment, then the following ones of its span, one after another. */
-export function renderPlayPage(o: { camera: string; file: string; next: string[] }): string {
+export function renderPlayPage(view: { camera: string; file: string; next: string[] }): string {
   const src = (f: string) => `api/segments/${f.split('/').map(encodeURIComponent).join('/')}`;
-  const list = [o.file, ...o.next].map(src);
+  const list = [view.file, ...view.next].map(src);
   const body = `
-<p>${esc(o.file)}</p>
+<p>${esc(view.file)}</p>
 <video id="v" controls autoplay muted playsinline width="960" src="${esc(list[0])}"></video>
 <p><a id="dl" href="${esc(list[0])}?download=1">download this segment</a> ·
-<a href="timeline?camera=${encodeURIComponent(o.camera)}&day=${esc(o.file.split('/')[1] ?? '')}">timeline</a></p>
+<a href="timeline?camera=${encodeURIComponent(view.camera)}&day=${esc(view.file.split('/')[1] ?? '')}">timeline</a></p>
 <p><small id="pos"></small></p>
 <script>
 const list = ${JSON.stringify(list).replace(/</g, '\\u003c')};
@@ -99,14 +99,14 @@ v.addEventListener('ended', () => {
   if (i + 1 < list.length) { i++; v.src = list[i]; dl.href = list[i] + '?download=1'; show(); v.play().catch(() => {}); }
 });
 </script>`;
-  return page(`Play: ${o.camera}`, body);
+  return page(`Play: ${view.camera}`, body);
 }
 
-export function renderExportPage(o: { cameras: string[]; camera: string | undefined; from: string; to: string }): string {
+export function renderExportPage(view: { cameras: string[]; camera: string | undefined; from: string; to: string }): string {
   const body = `
-<form id="f">camera ${cameraSelect(o.cameras, o.camera)}
- from (UTC) <input type="datetime-local" step="1" name="from" value="${esc(o.from)}">
- to (UTC) <input type="datetime-local" step="1" name="to" value="${esc(o.to)}">
+<form id="f">camera ${cameraSelect(view.cameras, view.camera)}
+ from (UTC) <input type="datetime-local" step="1" name="from" value="${esc(view.from)}">
+ to (UTC) <input type="datetime-local" step="1" name="to" value="${esc(view.to)}">
  <button>export</button></form>
 <p><small>Whole segments overlapping the range are joined (no re-encoding), so the file may start a little before and end a little after.</small></p>
 <p id="status"></p>

@@ -1,9 +1,10 @@
 /**
- * CLI: tsx tools/sim-camera/src/main.ts [--port 8554] [--host 127.0.0.1] [--user u --password p]
- *      [--width 1280] [--height 720] [--fps 15] [--no-audio] [--null-sprop]
+ * CLI of the simulated camera (@tapo/sim-camera, libs/sim-camera):
+ *   tsx tools/sim-camera/src/main.ts [--port 8554] [--host 127.0.0.1] [--user u --password p]
+ *       [--width 1280] [--height 720] [--fps 15] [--no-audio] [--null-sprop]
  */
 import { parseArgs } from 'node:util';
-import { startSimCamera } from './index.js';
+import { startSimCamera } from '@tapo/sim-camera';
 
 const { values } = parseArgs({
   options: {

@@ -1,6 +1,7 @@
 /**
- * Simulated Tapo C200: spawns tools/sim-camera/sim_camera.py (gst-rtsp-server) and
- * exposes a small handle for tests and demos.
+ * Simulated Tapo C200: spawns libs/sim-camera/sim_camera.py (gst-rtsp-server) and
+ * exposes a small handle for tests, benchmarks, demo mode and the
+ * tools/sim-camera CLI.
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
@@ -8,8 +9,8 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 export const PYTHON = '/usr/bin/python3';
-/** The python script: next to src/ when run from the sources, under tools/ when bundled into dist/. */
-export const SCRIPT = ['../sim_camera.py', '../tools/sim-camera/sim_camera.py']
+/** The python script: next to src/ when run from the sources, under libs/sim-camera/ when bundled into dist/. */
+export const SCRIPT = ['../sim_camera.py', '../libs/sim-camera/sim_camera.py']
   .map((rel) => fileURLToPath(new URL(rel, import.meta.url)))
   .find((p) => existsSync(p)) ?? fileURLToPath(new URL('../sim_camera.py', import.meta.url));
 

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { simCameraAvailable, startSimCamera, type SimCamera } from './index.js';
+import { simCameraAvailable, startSimCamera, type SimCamera } from '@tapo/sim-camera';
 
 interface Probe {
   code: number | null;
