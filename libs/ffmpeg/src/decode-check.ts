@@ -43,3 +43,39 @@ export async function decodesCleanly(file: string, o: { timeoutMs?: number } = {
   if (r.errors.length) return { ok: false, detail: `decode: ${r.errors.join(' | ').slice(0, 300)}` };
   return { ok: true, detail: r.detail };
 }
+
+export interface EndsDecode {
+  ok: boolean;
+  detail: string;
+  /** Seconds of media decoded (of the file's duration). */
+  decodedSeconds: number;
+}
+
+/**
+ * Decodes only the first and the last GOP (one ffmpeg, the file opened twice: `-t firstGopEnd` and
+ * `-ss` into the last GOP, which ffmpeg starts decoding at the keyframe before it), every stream of
+ * those spans: proves that the sample descriptions fit the data at the start and that the end of the
+ * file decodes, for a fraction of a full decode. Files of one or two GOPs, or whose two ends overlap,
+ * are decoded whole. Same verdict rule as decodesCleanly: any error line fails.
+ */
+export async function decodeEnds(
+  file: string,
+  gops: { firstGopEnd: number; lastGopStart: number; duration: number },
+  o: { timeoutMs?: number } = {},
+): Promise<EndsDecode> {
+  const timeout = o.timeoutMs ?? 300_000;
+  const { firstGopEnd, lastGopStart, duration } = gops;
+  // Seek a little past the last keyframe: ffmpeg goes back to it (never forward to a later one).
+  const seek = Math.min(lastGopStart + Math.min(0.5, (duration - lastGopStart) / 2), Math.max(0, duration - 0.001));
+  const whole = !(lastGopStart > firstGopEnd) || !Number.isFinite(seek);
+  const inputs = whole
+    ? ['-i', file]
+    : ['-t', firstGopEnd.toFixed(3), '-i', file, '-ss', seek.toFixed(3), '-i', file, '-map', '0', '-map', '1'];
+  const dec = await execa('ffmpeg', ['-hide_banner', '-nostdin', '-nostats', '-v', 'error', ...inputs, '-f', 'null', '-'], { reject: false, timeout });
+  const decodedSeconds = whole ? duration : firstGopEnd + (duration - lastGopStart);
+  if (dec.timedOut) return { ok: false, detail: `decode: not done within ${timeout / 1000} s`, decodedSeconds: 0 };
+  const errors = dec.stderr.split('\n').map((l) => l.trim()).filter(Boolean).slice(0, 20);
+  if (dec.exitCode !== 0 || errors.length) return { ok: false, detail: `decode: ${errors.join(' | ').slice(0, 300) || `ffmpeg exit ${dec.exitCode}`}`, decodedSeconds };
+  const span = whole ? `decoded whole (${duration.toFixed(1)} s)` : `decoded the first GOP (0-${firstGopEnd.toFixed(1)} s) and the last (from ${lastGopStart.toFixed(1)} s of ${duration.toFixed(1)} s)`;
+  return { ok: true, detail: span, decodedSeconds };
+}

@@ -2,4 +2,4 @@ export { buildRecordArgs, containerFor, type RecordArgsInput, type AudioMode } f
 export { ProgressParser, progressFromFields, type FfmpegProgress } from './progress.js';
 export { SegmentListParser, parseSegmentListLine, type SegmentListEntry } from './segment-list.js';
 export { classifyFfmpegError, describeFailure, type FfmpegFailure } from './classify.js';
-export { decodeReport, decodesCleanly, type DecodeReport } from './decode-check.js';
+export { decodeEnds, decodeReport, decodesCleanly, type DecodeReport, type EndsDecode } from './decode-check.js';

@@ -1,8 +1,8 @@
 import { rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
-import { decodesCleanly } from '@tapo/ffmpeg';
-import { classifyMp4, faststart, rebuildMoov, trimPartialFragment, type RepairResult } from '@tapo/mp4';
+import { decodeEnds, decodesCleanly } from '@tapo/ffmpeg';
+import { checkSamples, classifyMp4, faststart, rebuildMoov, trimPartialFragment, type RepairResult } from '@tapo/mp4';
 import type { RepairStep } from '@tapo/queues';
 import { isPlayable } from './verify-file.js';
 
@@ -44,22 +44,50 @@ export async function runRepairStep(
   }
 }
 
+export interface VerifyOptions {
+  /**
+   * Decode every frame (ffmpeg to the null muxer) instead of the fast proof. Default false: the
+   * structure of every sample (checkSamples: each video sample's NAL units walk exactly to its end,
+   * keyframe flags agree with the slices, no overlaps) plus a decode of the first and the last GOP.
+   * The full decode costs ~1/10 of the video's duration (16 s for 190 s of 720p 40 Mb/s here).
+   */
+  fullDecode?: boolean;
+}
+
 /**
- * Replaces `original` by `repaired` only once the repaired file verifies (our
- * box walk says it plays, and ffmpeg decodes it without errors); until then
- * the original stays untouched. The swap is a rename (atomic).
+ * Whether `file` plays, as the repair chain ends with it: our box walk says it is playable, then
+ * either the fast proof (default) or a full decode without a single error line.
  */
-export async function replaceWhenVerified(original: string, repaired: string): Promise<{ replaced: boolean; detail: string }> {
-  const c = await classifyMp4(repaired);
-  if (!isPlayable(c.kind)) {
-    await rm(repaired, { force: true });
-    return { replaced: false, detail: `the repaired file does not verify (${c.kind}: ${c.reason})` };
+export async function verifyPlays(file: string, opts: VerifyOptions = {}): Promise<{ ok: boolean; detail: string }> {
+  const c = await classifyMp4(file);
+  if (!isPlayable(c.kind)) return { ok: false, detail: `the repaired file does not verify (${c.kind}: ${c.reason})` };
+  if (opts.fullDecode) {
+    const dec = await decodesCleanly(file);
+    return dec.ok ? { ok: true, detail: `${c.kind}, ${dec.detail}` } : { ok: false, detail: `the repaired file does not decode cleanly (${dec.detail})` };
   }
-  const dec = await decodesCleanly(repaired);
-  if (!dec.ok) {
+  const s = await checkSamples(file);
+  if (!s.ok) return { ok: false, detail: `the repaired file's samples do not check (${s.detail})` };
+  if (!s.gops) {
+    // No H.264 track to walk: the decode is the whole proof.
+    const dec = await decodesCleanly(file);
+    return dec.ok ? { ok: true, detail: `${c.kind}, ${s.detail}, ${dec.detail}` } : { ok: false, detail: `the repaired file does not decode cleanly (${dec.detail})` };
+  }
+  const dec = await decodeEnds(file, s.gops);
+  if (!dec.ok) return { ok: false, detail: `the repaired file does not decode cleanly (${dec.detail})` };
+  return { ok: true, detail: `${c.kind}, ${s.detail}, ${dec.detail}` };
+}
+
+/**
+ * Replaces `original` by `repaired` only once the repaired file verifies (verifyPlays: fast proof by
+ * default, `{ fullDecode: true }` for a decode of every frame); until then the original stays
+ * untouched. The swap is a rename (atomic).
+ */
+export async function replaceWhenVerified(original: string, repaired: string, opts: VerifyOptions = {}): Promise<{ replaced: boolean; detail: string }> {
+  const v = await verifyPlays(repaired, opts);
+  if (!v.ok) {
     await rm(repaired, { force: true });
-    return { replaced: false, detail: `the repaired file does not decode cleanly (${dec.detail})` };
+    return { replaced: false, detail: v.detail };
   }
   await rename(repaired, original);
-  return { replaced: true, detail: `${c.kind}, ${dec.detail}` };
+  return { replaced: true, detail: v.detail };
 }

@@ -5,6 +5,7 @@ export type { RepairResult } from './moov-info.js';
 export { trimPartialFragment } from './fragment-trim.js';
 export { faststart } from './faststart.js';
 export { rebuildMoov, type RebuildOptions } from './rebuild-moov.js';
+export { checkSamples, type SampleCheck, type GopTimes } from './sample-check.js';
 export { Mp4FormatError, LIMITS } from './errors.js';
 
 // Building blocks.
