@@ -5,27 +5,10 @@ import { ConfigError, DEFAULT_REDIS_URL, readRuntimeSettings, resolveConfigPath,
 import { redactText, registerUrlSecrets } from '@tapo/log';
 import { classifyMp4 } from '@tapo/mp4';
 import { decodeReport } from '@tapo/ffmpeg';
-import {
-  decideRepair,
-  isPlayable,
-  replaceWhenVerified,
-  runPrune,
-  runRepairStep,
-  scanRecordings,
-  tempPathFor,
-} from '@tapo/maintenance';
+import { decideRepair, runPrune, runRepairChain, scanRecordings } from '@tapo/maintenance';
+import { SegmentLifecycle, isPlayable } from '@tapo/segment-lifecycle';
 import type { Redis } from 'ioredis';
-import {
-  REPAIR_QUEUE,
-  VERIFY_JOB_NAME,
-  VERIFY_JOB_OPTIONS,
-  createRecordQueue,
-  createRedis,
-  createRepairQueue,
-  fileQueueName,
-  verifyJobId,
-  waitForRedis,
-} from '@tapo/queues';
+import { REPAIR_QUEUE, createRecordQueue, createRedis, createRepairQueue, enqueueVerify, fileQueueName, waitForRedis } from '@tapo/queues';
 import { SegmentIndex } from '@tapo/segment-index';
 import { EXPORT_JOB_NAME, EXPORT_JOB_OPTIONS, createExportQueue, type ExportResult } from '@tapo/queues';
 import { listCameraStatus } from '@tapo/status';
@@ -279,16 +262,10 @@ export async function runCli(argv: string[], io: { out: NodeJS.WriteStream; err:
       await withRedis(async (redis, prefix) => {
         const repairQueue = createRepairQueue(redis, prefix, fileQueueName(REPAIR_QUEUE, config.storage, host));
         try {
-          const res = await scanRecordings({
-            config,
-            index: new SegmentIndex(redis, prefix),
-            host,
-            rebuild: true,
-            ...(values.camera ? { cameras: [values.camera] } : {}),
-            enqueueVerify: async (cameraId, file, reason) => {
-              await repairQueue.add(VERIFY_JOB_NAME, { cameraId, file, host, reason, reportedAt: new Date().toISOString() }, { ...VERIFY_JOB_OPTIONS, jobId: verifyJobId(cameraId, path.basename(file)) });
-            },
-          });
+          const index = new SegmentIndex(redis, prefix);
+          // No consumers here: replicate jobs come from the workers' own lifecycle.
+          const segments = new SegmentLifecycle({ index, recordingsDir: () => config.recordingsDir, enqueueVerify: async (ref, reason) => void (await enqueueVerify(repairQueue, { ...ref, reason })) });
+          const res = await scanRecordings({ config, index, segments, host, rebuild: true, ...(values.camera ? { cameras: [values.camera] } : {}) });
           say(`rescan: ${res.cameras} camera(s), ${res.indexed} segment(s) indexed, ${res.broken} sent to verify, ${res.skippedLive} being written`);
         } finally {
           await repairQueue.close();
@@ -313,12 +290,8 @@ export async function runCli(argv: string[], io: { out: NodeJS.WriteStream; err:
         const q = createRepairQueue(redis, prefix, fileQueueName(REPAIR_QUEUE, config.storage, host));
         try {
           const refRel = values.reference ? path.relative(config.recordingsDir, path.resolve(values.reference)) : undefined;
-          const job = await q.add(
-            VERIFY_JOB_NAME,
-            { cameraId, file: rel, host, reason: 'queued by hand (recorder repair --queue)', reportedAt: new Date().toISOString(), ...(refRel ? { reference: refRel } : {}) },
-            { ...VERIFY_JOB_OPTIONS, jobId: `${verifyJobId(cameraId, path.basename(rel))}-manual-${Date.now()}` },
-          );
-          say(`queued verify job ${job.id} for ${rel} (see Bull Board, queue ${q.name})`);
+          const job = await enqueueVerify(q, { cameraId, file: rel, host, reason: 'queued by hand (recorder repair --queue)', ...(refRel ? { reference: refRel } : {}) }, { again: true });
+          say(`queued verify job ${job.jobId} for ${rel} (see Bull Board, queue ${q.name})`);
         } finally {
           await q.close();
         }
@@ -355,31 +328,23 @@ export async function runCli(argv: string[], io: { out: NodeJS.WriteStream; err:
       if (!reference) throw new UsageError(`this file has no moov: give a good recording of the same camera with --reference <file>${config ? '' : ' (no cameras file here, so the index cannot suggest one)'}`);
       say(`reference: ${reference}`);
     }
-    let input = abs;
-    const steps = [...decision.steps];
-    const fallbacks = [...decision.fallbacks];
-    let step = steps.shift();
-    while (step) {
-      const tmp = tempPathFor(values.out ? path.resolve(values.out) : abs, step);
-      try {
-        const res = await runRepairStep(step, input, tmp, { ...(reference ? { reference } : {}), onProgress: progressBar(io.err) });
-        for (const n of res.notes) say(`note: ${n}`);
-        const dest = values.out ? path.resolve(values.out) : abs;
-        const swap = await replaceWhenVerified(dest, tmp);
-        if (!swap.replaced) throw new Error(swap.detail);
-        say(`${step}: ${res.videoSamples} video frames (${res.keyframes} keyframes), ${res.audioSamples} audio frames → ${dest} (${swap.detail})`);
-        input = dest;
-        step = steps.shift();
-      } catch (e) {
-        say(`${step} failed: ${(e as Error).message}`);
-        step = fallbacks.shift();
-        if (!step) {
-          say('unrecoverable: every step failed; the original is unchanged');
-          return 1;
+    const dest = values.out ? path.resolve(values.out) : abs;
+    const ok = await runRepairChain(abs, decision, {
+      dest,
+      ...(reference ? { reference } : {}),
+      onProgress: progressBar(io.err),
+      onEvent: (e) => {
+        if (e.type === 'done') {
+          const r = e.done.result;
+          for (const n of r.notes) say(`note: ${n}`);
+          say(`${e.step}: ${r.videoSamples} video frames (${r.keyframes} keyframes), ${r.audioSamples} audio frames → ${dest} (${e.done.detail})`);
+        } else {
+          say(`${e.step} failed: ${e.error}`);
+          say(e.next ? `trying ${e.next}` : 'unrecoverable: every step failed; the original is unchanged');
         }
-        say(`trying ${step}`);
-      }
-    }
+      },
+    });
+    if (!ok) return 1;
     return 0;
   } catch (e) {
     if (e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {

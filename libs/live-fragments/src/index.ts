@@ -5,3 +5,4 @@ export { FragmentSplitter, DEFAULT_MAX_FRAGMENT_BYTES, type SplitItem } from './
 export { parseInit, avcCodecString, hevcCodecString, mp4aCodecString, type InitInfo, type TrackInfo, type TrackKind } from './init.js';
 export { parseMoof, isSyncSample, type FragmentInfo } from './fragment.js';
 export { BoxFormatError } from './boxes.js';
+export { LiveFragmentHub } from './hub.js';

@@ -13,11 +13,17 @@ import {
   type RepairQueue,
   type JobWorkersContext,
 } from '@tapo/queues';
-import { SegmentIndex } from '@tapo/segment-index';
+import type { SegmentIndex } from '@tapo/segment-index';
+import type { SegmentLifecycle } from '@tapo/segment-lifecycle';
 import { processMaintenance, processRepair, processVerify, type FileEvent } from './processors.js';
 import { runPrune, type PruneSummary } from './prune.js';
 
 export interface FileWorkersOptions extends JobWorkersContext {
+  /** The process's one segment index (reads, prune). */
+  index: SegmentIndex;
+  /** The process's segment lifecycle: verify results and repairs go through it. */
+  segments: SegmentLifecycle;
+  /** Things worth an alert (unrecoverable segment, prune summary). */
   onEvent?(e: FileEvent): void;
 }
 
@@ -35,45 +41,45 @@ export interface FileWorkers {
  * the maintenance queue (prune, scan). With storage: local they consume this
  * host's queues and this process keeps the host's prune schedule.
  */
-export async function startFileWorkers(o: FileWorkersOptions): Promise<FileWorkers> {
-  const config = o.getConfig();
+export async function startFileWorkers(opts: FileWorkersOptions): Promise<FileWorkers> {
+  const config = opts.getConfig();
   const local = config.storage === 'local';
-  const repairName = fileQueueName(REPAIR_QUEUE, config.storage, o.hostname);
-  const maintName = fileQueueName(MAINTENANCE_QUEUE, config.storage, o.hostname);
-  const index = new SegmentIndex(o.redis, o.prefix);
-  const repairQueue = createRepairQueue(o.redis, o.prefix, repairName);
-  const maintenanceQueue = createMaintenanceQueue(o.redis, o.prefix, maintName);
+  const repairName = fileQueueName(REPAIR_QUEUE, config.storage, opts.hostname);
+  const maintName = fileQueueName(MAINTENANCE_QUEUE, config.storage, opts.hostname);
+  const index = opts.index;
+  const repairQueue = createRepairQueue(opts.redis, opts.prefix, repairName);
+  const maintenanceQueue = createMaintenanceQueue(opts.redis, opts.prefix, maintName);
   repairQueue.on('error', () => {});
   maintenanceQueue.on('error', () => {});
-  const count = (field: string, by: number) => incrementCounter(o.redis, o.prefix, field, by);
-  const deps = { getConfig: o.getConfig, index, repairQueue, hostname: o.hostname, logger: o.logger, count, ...(o.onEvent ? { onEvent: o.onEvent } : {}), ...(local ? { onlyHost: o.hostname } : {}) };
+  const count = (field: string, by: number) => incrementCounter(opts.redis, opts.prefix, field, by);
+  const deps = { getConfig: opts.getConfig, index, segments: opts.segments, repairQueue, hostname: opts.hostname, logger: opts.logger, count, ...(opts.onEvent ? { onEvent: opts.onEvent } : {}), ...(local ? { onlyHost: opts.hostname } : {}) };
 
   const repairWorker = new Worker(
     repairName,
     async (job: Job) => (job.name === 'verify' ? processVerify(deps, job) : processRepair(deps, job)),
-    { connection: o.blocking, prefix: o.prefix, concurrency: 1, lockDuration: 60_000 },
+    { connection: opts.blocking, prefix: opts.prefix, concurrency: 1, lockDuration: 60_000 },
   );
   const maintWorker = new Worker(maintName, async (job: Job) => processMaintenance(deps, job), {
-    connection: o.blocking,
-    prefix: o.prefix,
+    connection: opts.blocking,
+    prefix: opts.prefix,
     concurrency: 1,
     lockDuration: 60_000,
   });
   for (const w of [repairWorker, maintWorker]) {
-    w.on('error', (e) => o.logger.debug({ err: e }, `file worker error: ${e.message}`));
-    w.on('failed', (job, err) => o.logger.warn({ jobId: job?.id, queue: w.name }, `${w.name} job ${job?.name} ${job?.id} failed: ${err.message}`));
+    w.on('error', (e) => opts.logger.debug({ err: e }, `file worker error: ${e.message}`));
+    w.on('failed', (job, err) => opts.logger.warn({ jobId: job?.id, queue: w.name }, `${w.name} job ${job?.name} ${job?.id} failed: ${err.message}`));
   }
   if (local) {
-    await ensurePruneSchedule(maintenanceQueue, config.pruneEverySeconds, `schedule (${o.hostname})`);
+    await ensurePruneSchedule(maintenanceQueue, config.pruneEverySeconds, `schedule (${opts.hostname})`);
     await maintenanceQueue.add(SCAN_JOB_NAME, { trigger: 'startup' }, { ...MAINTENANCE_JOB_OPTIONS, jobId: `scan-startup-${Date.now()}` });
   }
 
   let running: Promise<PruneSummary> | undefined;
   function pruneNow(trigger: string): Promise<PruneSummary> {
-    running ??= runPrune({ config: o.getConfig(), index, count, ...(local ? { onlyHost: o.hostname } : {}) })
+    running ??= runPrune({ config: opts.getConfig(), index, count, ...(local ? { onlyHost: opts.hostname } : {}) })
       .then((r) => {
-        o.logger.warn({ deleted: r.deleted, bytes: r.bytes, trigger }, `emergency prune (${trigger}): deleted ${r.deleted} segment(s), ${r.bytes} bytes`);
-        o.onEvent?.({ type: 'pruned', trigger, emergency: true, summary: r });
+        opts.logger.warn({ deleted: r.deleted, bytes: r.bytes, trigger }, `emergency prune (${trigger}): deleted ${r.deleted} segment(s), ${r.bytes} bytes`);
+        opts.onEvent?.({ type: 'pruned', trigger, emergency: true, summary: r });
         return r;
       })
       .finally(() => (running = undefined));
@@ -83,9 +89,9 @@ export async function startFileWorkers(o: FileWorkersOptions): Promise<FileWorke
   // This host's prune schedule (storage: local) is checked again every 15 s, whatever happened to it.
   const scheduleTimer = local
     ? setInterval(() => {
-        ensurePruneSchedule(maintenanceQueue, o.getConfig().pruneEverySeconds, `schedule (${o.hostname})`).then(
+        ensurePruneSchedule(maintenanceQueue, opts.getConfig().pruneEverySeconds, `schedule (${opts.hostname})`).then(
           (did) => {
-            if (did !== 'unchanged') o.logger.warn(`prune Job Scheduler of ${maintName} ${did} (every ${o.getConfig().pruneEverySeconds} s)`);
+            if (did !== 'unchanged') opts.logger.warn(`prune Job Scheduler of ${maintName} ${did} (every ${opts.getConfig().pruneEverySeconds} s)`);
           },
           () => {},
         );

@@ -1,4 +1,4 @@
-import { access, rm } from 'node:fs/promises';
+import { access } from 'node:fs/promises';
 import path from 'node:path';
 import { UnrecoverableError, type Job, type Queue } from 'bullmq';
 import type { RecorderConfig } from '@tapo/config';
@@ -7,23 +7,26 @@ import type { Logger } from '@tapo/log';
 import {
   REPAIR_JOB_NAME,
   VERIFY_JOB_OPTIONS,
+  repairJobId,
   type PruneJobData,
   type RepairJobData,
-  type RepairStep,
   type VerifyJobData,
 } from '@tapo/queues';
 import type { SegmentIndex } from '@tapo/segment-index';
+import type { SegmentLifecycle } from '@tapo/segment-lifecycle';
 import { parseSegmentFileName, resolveInside } from '@tapo/storage';
 import { runPrune } from './prune.js';
 import { decideRepair } from './repair-plan.js';
-import { replaceWhenVerified, runRepairStep, tempPathFor } from './repair-steps.js';
+import { applyRepairStep, chainNext, chainStart } from './repair-chain.js';
 import { scanRecordings } from './scan.js';
 import type { PruneSummary } from './prune.js';
-import { verifyAndIndex } from './verify-file.js';
 
 export interface FileJobDeps {
   getConfig(): RecorderConfig;
+  /** Reads (reference segments, prune); writes go through `segments`. */
   index: SegmentIndex;
+  /** The process's segment lifecycle: indexes results and hands playable segments to its consumers. */
+  segments: SegmentLifecycle;
   /** The queue follow-up repair jobs go to (this host's, with storage: local). */
   repairQueue: Queue;
   hostname: string;
@@ -36,9 +39,7 @@ export interface FileJobDeps {
 
 export type FileEvent =
   | { type: 'unrecoverable'; cameraId: string; file: string; reason: string }
-  | { type: 'pruned'; trigger: string; emergency: boolean; summary: PruneSummary }
-  /** A segment that did not close cleanly turned out playable, or was repaired: it can be replicated now. */
-  | { type: 'playable'; cameraId: string; file: string; host: string };
+  | { type: 'pruned'; trigger: string; emergency: boolean; summary: PruneSummary };
 
 async function log(job: Job, line: string): Promise<void> {
   await job.log(`${new Date().toISOString()} ${line}`).catch(() => {});
@@ -48,10 +49,6 @@ function locate(config: RecorderConfig, file: string): string {
   const abs = resolveInside(config.recordingsDir, file);
   if (!abs || file.includes('\0')) throw new UnrecoverableError(`${file} is outside recordingsDir (${config.recordingsDir}): refused`);
   return abs;
-}
-
-function repairJobId(data: VerifyJobData, step: RepairStep): string {
-  return `repair-${data.cameraId}-${path.basename(data.file).replace(/[^A-Za-z0-9_.-]/g, '_')}-${step}-${Date.now()}`;
 }
 
 async function findReference(deps: FileJobDeps, data: VerifyJobData, abs: string): Promise<string | undefined> {
@@ -82,25 +79,25 @@ export async function processVerify(deps: FileJobDeps, job: Job<VerifyJobData>):
   const c = await classifyMp4(abs);
   await log(job, `found: ${c.kind} (${c.reason})`);
   const decision = decideRepair(c.kind, { remuxFragmented: config.repair.remuxFragmented });
+  const ref = { cameraId: data.cameraId, file: data.file, host: data.host };
   if (decision.action === 'none') {
-    await verifyAndIndex({ index: deps.index, recordingsDir: config.recordingsDir, cameraId: data.cameraId, file: data.file, host: data.host, status: 'ok' });
+    await deps.segments.playable({ ...ref, how: 'verified', status: 'ok', bytes: c.fileBytes });
     await log(job, 'plays as it is: indexed as ok');
-    deps.onEvent?.({ type: 'playable', cameraId: data.cameraId, file: data.file, host: data.host });
     return { kind: c.kind, action: 'none' };
   }
   if (decision.action === 'unrecoverable') {
-    await verifyAndIndex({ index: deps.index, recordingsDir: config.recordingsDir, cameraId: data.cameraId, file: data.file, host: data.host, status: 'unrecoverable' });
+    await deps.segments.setStatus(ref, 'unrecoverable');
     await deps.count?.('repair:unrecoverable', 1);
     await log(job, `unrecoverable: ${decision.reason}; the original stays`);
     deps.onEvent?.({ type: 'unrecoverable', cameraId: data.cameraId, file: data.file, reason: decision.reason });
     return { kind: c.kind, action: 'unrecoverable', reason: decision.reason };
   }
-  await verifyAndIndex({ index: deps.index, recordingsDir: config.recordingsDir, cameraId: data.cameraId, file: data.file, host: data.host, status: 'pending' });
-  const [first, ...then] = decision.steps;
-  const next: RepairJobData = { ...data, step: first!, found: `${c.kind}: ${c.reason}`, fallbacks: decision.fallbacks, ...(then.length ? { then } : {}) };
-  await deps.repairQueue.add(REPAIR_JOB_NAME, next, { ...VERIFY_JOB_OPTIONS, jobId: repairJobId(data, first!) });
-  await log(job, `next: repair step "${first}"${then.length ? ` then ${then.join(', ')}` : ''}`);
-  return { kind: c.kind, action: 'repair', step: first };
+  await deps.segments.setStatus(ref, 'pending');
+  const first = chainStart(decision)!;
+  const next: RepairJobData = { ...data, step: first.step, found: `${c.kind}: ${c.reason}`, fallbacks: first.fallbacks, ...(first.then.length ? { then: first.then } : {}) };
+  await deps.repairQueue.add(REPAIR_JOB_NAME, next, { ...VERIFY_JOB_OPTIONS, jobId: repairJobId(data, first.step) });
+  await log(job, `next: repair step "${first.step}"${first.then.length ? ` then ${first.then.join(', ')}` : ''}`);
+  return { kind: c.kind, action: 'repair', step: first.step };
 }
 
 /** `repair`: one step of the chain; on failure, the next fallback; the original stays until the result verifies. */
@@ -118,38 +115,34 @@ export async function processRepair(deps: FileJobDeps, job: Job<RepairJobData>):
     }
     await log(job, `reference: ${path.relative(config.recordingsDir, reference)}`);
   }
-  const tmp = tempPathFor(abs, data.step);
+  const ref = { cameraId: data.cameraId, file: data.file, host: data.host };
+  const at = { step: data.step, then: data.then ?? [], fallbacks: data.fallbacks };
   try {
-    const result = await runRepairStep(data.step, abs, tmp, {
+    const { result, detail } = await applyRepairStep(data.step, abs, abs, {
       ...(reference ? { reference } : {}),
       onProgress: (done, total) => void job.updateProgress(Math.round((done / Math.max(1, total)) * 100)).catch(() => {}),
     });
     for (const n of result.notes) await log(job, `note: ${n}`);
-    const swap = await replaceWhenVerified(abs, tmp);
-    if (!swap.replaced) throw new Error(swap.detail);
-    await log(job, `${data.step} done: ${result.videoSamples} video frames (${result.keyframes} keyframes), ${result.audioSamples} audio frames, ${result.droppedBytes} bytes dropped; replaced the original (${swap.detail})`);
-    await verifyAndIndex({ index: deps.index, recordingsDir: config.recordingsDir, cameraId: data.cameraId, file: data.file, host: data.host, status: 'repaired' });
+    await log(job, `${data.step} done: ${result.videoSamples} video frames (${result.keyframes} keyframes), ${result.audioSamples} audio frames, ${result.droppedBytes} bytes dropped; replaced the original (${detail})`);
     await deps.count?.('repair:repaired', 1);
-    const then = data.then ?? [];
-    if (!then.length) deps.onEvent?.({ type: 'playable', cameraId: data.cameraId, file: data.file, host: data.host });
-    if (then.length) {
-      const [nextStep, ...more] = then;
-      await deps.repairQueue.add(REPAIR_JOB_NAME, { ...data, step: nextStep!, then: more, fallbacks: [] }, { ...VERIFY_JOB_OPTIONS, jobId: repairJobId(data, nextStep!) });
-      await log(job, `then: ${nextStep}`);
-    }
+    const next = chainNext(at, true);
+    if (next) {
+      await deps.segments.setStatus(ref, 'pending');
+      await deps.repairQueue.add(REPAIR_JOB_NAME, { ...data, step: next.step, then: next.then, fallbacks: next.fallbacks }, { ...VERIFY_JOB_OPTIONS, jobId: repairJobId(data, next.step) });
+      await log(job, `then: ${next.step}`);
+    } else await deps.segments.playable({ ...ref, how: 'repaired', status: 'repaired' });
     return { step: data.step, ...result, replaced: true };
   } catch (e) {
-    await rm(tmp, { force: true });
     const why = (e as Error).message;
     await log(job, `step ${data.step} failed: ${why}`);
-    const [fallback, ...others] = data.fallbacks;
-    if (fallback) {
-      await deps.repairQueue.add(REPAIR_JOB_NAME, { ...data, step: fallback, fallbacks: others }, { ...VERIFY_JOB_OPTIONS, jobId: repairJobId(data, fallback) });
-      await log(job, `moving on to: ${fallback}`);
-      return { step: data.step, failed: why, next: fallback };
+    const next = chainNext(at, false);
+    if (next) {
+      await deps.repairQueue.add(REPAIR_JOB_NAME, { ...data, step: next.step, then: next.then, fallbacks: next.fallbacks }, { ...VERIFY_JOB_OPTIONS, jobId: repairJobId(data, next.step) });
+      await log(job, `moving on to: ${next.step}`);
+      return { step: data.step, failed: why, next: next.step };
     }
     if (data.step === 'rebuild' && job.attemptsMade + 1 < (job.opts.attempts ?? 1)) throw e;
-    await verifyAndIndex({ index: deps.index, recordingsDir: config.recordingsDir, cameraId: data.cameraId, file: data.file, host: data.host, status: 'unrecoverable' }).catch(() => {});
+    await deps.segments.setStatus(ref, 'unrecoverable').catch(() => {});
     await deps.count?.('repair:unrecoverable', 1);
     await log(job, `unrecoverable: ${why}; the original stays`);
     deps.onEvent?.({ type: 'unrecoverable', cameraId: data.cameraId, file: data.file, reason: why });
@@ -175,13 +168,10 @@ export async function processMaintenance(
     const res = await scanRecordings({
       config,
       index: deps.index,
+      segments: deps.segments,
       host: deps.hostname,
       rebuild: !!job.data.rebuild,
       ...(job.data.cameras ? { cameras: job.data.cameras } : {}),
-      enqueueVerify: async (cameraId, file, reason) => {
-        const name = path.basename(file).replace(/[^A-Za-z0-9_.-]/g, '_');
-        await deps.repairQueue.add('verify', { cameraId, file, host: deps.hostname, reason, reportedAt: new Date().toISOString() }, { ...VERIFY_JOB_OPTIONS, jobId: `verify-${cameraId}-${name}` });
-      },
     });
     await log(job, `scan: ${res.indexed} file(s) indexed, ${res.known} already known, ${res.broken} sent to verify`);
     return res;

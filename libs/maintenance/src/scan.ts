@@ -3,7 +3,8 @@ import path from 'node:path';
 import { CAMERA_ID, type RecorderConfig } from '@tapo/config';
 import type { SegmentIndex } from '@tapo/segment-index';
 import { listSegmentFiles } from '@tapo/storage';
-import { isPlayable, verifyAndIndex } from './verify-file.js';
+import type { SegmentLifecycle } from '@tapo/segment-lifecycle';
+import { isPlayable } from './verify-file.js';
 
 export interface ScanResult {
   cameras: number;
@@ -25,7 +26,8 @@ export async function scanRecordings(opts: {
   host: string;
   rebuild?: boolean;
   cameras?: string[];
-  enqueueVerify(cameraId: string, file: string, reason: string): Promise<void>;
+  /** Indexes what is found; playable files go to its consumers, the others to the verify job. */
+  segments: Pick<SegmentLifecycle, 'found'>;
 }): Promise<ScanResult> {
   const root = opts.config.recordingsDir;
   let ids = opts.cameras;
@@ -58,12 +60,9 @@ export async function scanRecordings(opts: {
       const byNext = next ? next.start.getTime() - f.start.getTime() : Infinity;
       const byMtime = f.mtimeMs - f.start.getTime();
       const durationMs = Math.max(0, Math.min(byNext <= 2 * segLen + 5000 ? byNext : Infinity, byMtime));
-      const c = await verifyAndIndex({ index: opts.index, recordingsDir: root, cameraId, file: rel, host: opts.host, durationMs });
+      const c = await opts.segments.found({ cameraId, file: rel, host: opts.host, durationMs });
       res.indexed++;
-      if (!isPlayable(c.kind)) {
-        res.broken++;
-        await opts.enqueueVerify(cameraId, rel, `found by scan: ${c.kind} (${c.reason})`);
-      }
+      if (!isPlayable(c.kind)) res.broken++;
     }
   }
   return res;

@@ -1,7 +1,7 @@
 import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { MAINTENANCE_QUEUE, PRUNE_JOB_NAME, PRUNE_SCHEDULER_ID, RECORD_QUEUE, REPAIR_QUEUE } from './names.js';
-import type { PruneJobData, RecordJobData, RecordResult, RepairJobData, VerifyJobData } from './contracts.js';
+import { MAINTENANCE_QUEUE, PRUNE_JOB_NAME, PRUNE_SCHEDULER_ID, RECORD_QUEUE, REPAIR_QUEUE, VERIFY_JOB_NAME, verifyJobId } from './names.js';
+import type { PruneJobData, RecordJobData, RecordResult, RepairJobData, RepairStep, VerifyJobData } from './contracts.js';
 
 export type RecordQueue = Queue<RecordJobData, RecordResult, 'record'>;
 
@@ -60,4 +60,30 @@ export async function ensurePruneSchedule(queue: MaintenanceQueue, everySeconds:
   if (existing && existing.every === every) return 'unchanged';
   await queue.upsertJobScheduler(PRUNE_SCHEDULER_ID, { every }, { name: PRUNE_JOB_NAME, data: { trigger }, opts: MAINTENANCE_JOB_OPTIONS });
   return existing ? 'updated' : 'created';
+}
+
+/**
+ * The one way a verify job is enqueued (ffmpeg closed or cut a segment, a scan
+ * found a broken file, the CLI queues one by hand). One job id per file
+ * (verifyJobId): a second report of the same file while its job exists is a
+ * no-op. `again` (a person asked) first removes a finished job of that file so
+ * that it runs once more; a job still waiting or running is left as it is.
+ */
+export async function enqueueVerify(
+  queue: RepairQueue,
+  data: Omit<VerifyJobData, 'reportedAt'> & { reportedAt?: string },
+  opts: { again?: boolean } = {},
+): Promise<{ jobId: string; queue: string }> {
+  const jobId = verifyJobId(data.cameraId, data.file.split(/[\\/]/).pop() ?? data.file);
+  if (opts.again) {
+    const old = await queue.getJob(jobId);
+    if (old && ((await old.isCompleted()) || (await old.isFailed()))) await old.remove();
+  }
+  await queue.add(VERIFY_JOB_NAME, { ...data, reportedAt: data.reportedAt ?? new Date().toISOString() }, { ...VERIFY_JOB_OPTIONS, jobId });
+  return { jobId, queue: queue.name };
+}
+
+/** Id of one repair step's job (a new job per step, so every step shows in Bull Board). */
+export function repairJobId(data: Pick<VerifyJobData, 'cameraId' | 'file'>, step: RepairStep, now = Date.now()): string {
+  return `repair-${data.cameraId}-${(data.file.split(/[\\/]/).pop() ?? data.file).replace(/[^A-Za-z0-9_.-]/g, '_')}-${step}-${now}`;
 }

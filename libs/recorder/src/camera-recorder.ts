@@ -19,7 +19,7 @@ import { ensureDayFolders, ffmpegSegmentPattern, resolveListedSegment } from '@t
 import { Backoff, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
 import { startFfmpeg, type FfmpegExit, type FfmpegRun } from './ffmpeg-process.js';
 import { probeRtsp } from './rtsp-probe.js';
-import { STATS_PERIOD_MS, liveVideoAt } from './live-video.js';
+import { STATS_PERIOD_MS, videoArrivedAt } from './progress-timing.js';
 import { StallDetector } from './stall-detector.js';
 
 export interface ClosedSegment {
@@ -33,6 +33,13 @@ export interface ClosedSegment {
   durationSeconds: number;
   bytes: number;
   closedAt: Date;
+}
+
+export interface OpenedSegment {
+  /** Absolute path. */
+  path: string;
+  /** Relative to recordingsDir. */
+  file: string;
 }
 
 export interface InterruptedSegment {
@@ -53,6 +60,7 @@ export interface CameraRecorderOptions {
   /** Delay between attempts while the camera rejects our credentials. */
   authRetryMs?: number;
   onStateChange?(state: RecordState, reason: string | undefined): void;
+  onSegmentOpened?(seg: OpenedSegment): void;
   onSegmentClosed?(seg: ClosedSegment): void;
   onSegmentInterrupted?(seg: InterruptedSegment): void;
   /** ffmpeg failed (classified), e.g. disk-full → emergency prune. */
@@ -180,7 +188,7 @@ export class CameraRecorder {
       (p.frame ?? 0) > (prev.frame ?? 0);
     this.progress = p;
     if (!advanced || ((p.frame ?? 0) <= 0 && (p.outTimeUs ?? 0) <= 0)) return;
-    const at = liveVideoAt({ now, prevBlockAt: prev ? prevBlockAt : undefined, final: p.progress === 'end', stalled: this.runStalled, statsPeriodMs: STATS_PERIOD_MS });
+    const at = videoArrivedAt({ now, prevBlockAt: prev ? prevBlockAt : undefined, final: p.progress === 'end', stalled: this.runStalled, statsPeriodMs: STATS_PERIOD_MS });
     if (at === undefined) return;
     this.lastAdvanceAt = Math.max(this.lastAdvanceAt, at);
     this.detector?.advanced(this.lastAdvanceAt);
@@ -259,7 +267,9 @@ export class CameraRecorder {
         onProgress: (p) => this.onProgress(p),
         onSegmentClosed: (e) => void this.onSegmentClosed(e),
         onSegmentOpened: (f) => {
-          this.currentSegment = path.resolve(f);
+          const abs = path.resolve(f);
+          this.currentSegment = abs;
+          this.opts.onSegmentOpened?.({ path: abs, file: this.rel(abs) });
         },
         onStderrLine: (raw) => {
           const line = redactText(raw);

@@ -9,7 +9,8 @@ import {
   type RecordProgress,
   type RecordResult,
 } from '@tapo/queues';
-import { CameraRecorder, type ClosedSegment, type InterruptedSegment } from './camera-recorder.js';
+import { CameraRecorder } from './camera-recorder.js';
+import type { SegmentEvents } from './segment-events.js';
 import { WriterLease } from './writer-lease.js';
 import { sendHeartbeat } from './heartbeat-script.js';
 
@@ -28,9 +29,8 @@ export interface RecordProcessorDeps {
   heartbeatMs?: number;
   ffmpegPath?: string;
   authRetryMs?: number;
-  /** Hooks for follow-up work (segment index, repair: later issues). */
-  onSegmentClosed?(cameraId: string, seg: ClosedSegment): void;
-  onSegmentInterrupted?(cameraId: string, seg: InterruptedSegment): void;
+  /** Where opened / closed / interrupted files are reported (the composition root's segment lifecycle and live fragments). */
+  segments?: SegmentEvents;
   onFailure?(cameraId: string, kind: string, message: string): void;
   /** Live recorders by job id, for the worker's own bookkeeping and tests. */
   active?: Map<string, CameraRecorder>;
@@ -101,16 +101,17 @@ export function createRecordProcessor(deps: RecordProcessorDeps) {
         void jobLog(job, `state: ${state}${reason ? ` (${reason})` : ''}`);
         void heartbeat();
       },
+      onSegmentOpened: (seg) => deps.segments?.opened?.(cameraId, seg),
       onSegmentClosed: (seg) => {
         void jobLog(
           job,
           `segment closed: ${seg.file} start=${seg.startSeconds.toFixed(3)} end=${seg.endSeconds.toFixed(3)} duration=${seg.durationSeconds.toFixed(3)}s bytes=${seg.bytes}`,
         );
-        deps.onSegmentClosed?.(cameraId, seg);
+        deps.segments?.closed?.(cameraId, seg);
       },
       onSegmentInterrupted: (seg) => {
         void jobLog(job, `segment interrupted: ${seg.file} (${seg.reason}); it is playable up to its last fragment`);
-        deps.onSegmentInterrupted?.(cameraId, seg);
+        deps.segments?.interrupted?.(cameraId, seg);
       },
       onFfmpegMessage: (line) => void jobLog(job, `ffmpeg: ${line}`),
       onStall: (why) => void jobLog(job, `ffmpeg stalled (${why}): killed, restarting`),

@@ -47,8 +47,7 @@ export interface RecordWorkerOptions {
   authRetryMs?: number;
   lockDuration?: number;
   stalledInterval?: number;
-  onSegmentClosed?: RecordProcessorDeps['onSegmentClosed'];
-  onSegmentInterrupted?: RecordProcessorDeps['onSegmentInterrupted'];
+  segments?: RecordProcessorDeps['segments'];
   onFailure?: RecordProcessorDeps['onFailure'];
 }
 
@@ -85,8 +84,7 @@ export async function startRecordWorker(opts: RecordWorkerOptions): Promise<Reco
     ...(opts.heartbeatMs !== undefined ? { heartbeatMs: opts.heartbeatMs } : {}),
     ...(opts.ffmpegPath ? { ffmpegPath: opts.ffmpegPath } : {}),
     ...(opts.authRetryMs !== undefined ? { authRetryMs: opts.authRetryMs } : {}),
-    ...(opts.onSegmentClosed ? { onSegmentClosed: opts.onSegmentClosed } : {}),
-    ...(opts.onSegmentInterrupted ? { onSegmentInterrupted: opts.onSegmentInterrupted } : {}),
+    ...(opts.segments ? { segments: opts.segments } : {}),
     ...(opts.onFailure ? { onFailure: opts.onFailure } : {}),
   });
 

@@ -1,121 +1,104 @@
 import os from 'node:os';
-import path from 'node:path';
 import type { RecorderConfig } from '@tapo/config';
 import type { Logger } from '@tapo/log';
-import { startFileWorkers, verifyAndIndex, isPlayable, type FileWorkers } from '@tapo/maintenance';
+import { startFileWorkers, type FileWorkers } from '@tapo/maintenance';
 import { startExportWorker } from '@tapo/export';
-import { VERIFY_JOB_NAME, VERIFY_JOB_OPTIONS, createRedis, verifyJobId, type JobWorkersContext } from '@tapo/queues';
-import { startRecordWorker, type RecordWorker } from '@tapo/recorder';
+import { createRedis, enqueueVerify, type JobWorkersContext } from '@tapo/queues';
+import { fanOutSegmentEvents, startRecordWorker, type RecordWorker } from '@tapo/recorder';
 import { startAlerting } from '@tapo/alerts';
+import { LiveFragmentHub } from '@tapo/live-fragments';
 import { SegmentIndex } from '@tapo/segment-index';
-import { parseSegmentFileName } from '@tapo/storage';
-import { enqueueReplicas, replicateQueues, startReplicationWorkers } from '@tapo/replication';
+import { SegmentLifecycle } from '@tapo/segment-lifecycle';
+import { replicateQueues, startReplicationWorkers } from '@tapo/replication';
+import { replicationConsumer } from './replication-consumer.js';
 
 export interface WorkerRole {
   record: RecordWorker;
   files: FileWorkers;
+  /** Every segment of this process goes through it (verify → index → consumers). */
+  segments: SegmentLifecycle;
+  /** The live fragment stream of each camera recorded here. */
+  live: LiveFragmentHub;
   close(): Promise<void>;
 }
 
-/**
- * Everything a worker process does: record cameras, and run the file jobs
- * (verify, repair, prune, scan). Closed segments are verified (box walk) and
- * indexed here; a segment whose ffmpeg died mid-write gets a verify job; disk
- * full triggers an emergency prune at once.
- */
-export async function startWorkerRole(o: {
+export interface WorkerRoleOptions {
   redisUrl: string;
   prefix: string;
   getConfig(): RecorderConfig;
   logger: Logger;
   hostname?: string;
-}): Promise<WorkerRole> {
-  const hostname = o.hostname ?? os.hostname();
-  const blocking = createRedis(o.redisUrl, { blocking: true, name: `recorder-files-${hostname}` });
-  const redis = createRedis(o.redisUrl, { name: `recorder-files-ctl-${hostname}` });
+}
+
+/**
+ * The worker process's composition root: records cameras and runs the file
+ * jobs (verify, repair, prune, scan), replication, export and alerting. It
+ * builds the one segment index and the one segment lifecycle of the process,
+ * registers the lifecycle's consumers (replication), and feeds the recorder's
+ * segment reports to the lifecycle and to the live fragment streams.
+ */
+export async function startWorkerRole(opts: WorkerRoleOptions): Promise<WorkerRole> {
+  const hostname = opts.hostname ?? os.hostname();
+  const blocking = createRedis(opts.redisUrl, { blocking: true, name: `recorder-files-${hostname}` });
+  const redis = createRedis(opts.redisUrl, { name: `recorder-files-ctl-${hostname}` });
   blocking.on('error', () => {});
   redis.on('error', () => {});
-  const ctx: JobWorkersContext = { blocking, redis, prefix: o.prefix, getConfig: o.getConfig, hostname, logger: o.logger };
+  const ctx: JobWorkersContext = { blocking, redis, prefix: opts.prefix, getConfig: opts.getConfig, hostname, logger: opts.logger };
   const alerting = startAlerting(ctx);
-  // Off-site copies: every playable segment gets a replicate job per target (newest first).
-  const replicateQueuesByTarget = replicateQueues(redis, o.prefix, o.getConfig().storage, hostname);
-  const segIndex = new SegmentIndex(redis, o.prefix);
-  /** `known`: what the caller just indexed; otherwise the index says (a segment repaired later). */
-  async function replicate(cameraId: string, file: string, host: string, known?: { startMs: number; durationMs: number; bytes: number }): Promise<void> {
-    const config = o.getConfig();
-    if (config.replicas.length === 0) return;
-    try {
-      const rec = known ?? (await segIndex.get(cameraId, file));
-      await enqueueReplicas({
-        queues: (id) => replicateQueuesByTarget.get(id),
-        config,
-        cameraId,
-        segment: { file, startMs: rec?.startMs ?? 0, durationMs: rec?.durationMs ?? 0, bytes: rec?.bytes ?? 0, host },
-      });
-    } catch (e) {
-      o.logger.warn({ err: e, cameraId, file }, `could not enqueue the replicate jobs of ${file}: ${(e as Error).message}`);
-    }
-  }
-  const files = await startFileWorkers({
-    ...ctx,
-    onEvent: (e) => {
-      if (e.type === 'playable') void replicate(e.cameraId, e.file, e.host);
-      else alerting.onFileEvent(e);
+  const index = new SegmentIndex(redis, opts.prefix);
+
+  // Set below; the lifecycle only enqueues once segments arrive, after the file workers exist.
+  let files: FileWorkers | undefined;
+  const segments = new SegmentLifecycle({
+    index,
+    recordingsDir: () => opts.getConfig().recordingsDir,
+    logger: opts.logger,
+    enqueueVerify: async (ref, reason) => {
+      if (!files) throw new Error('the file workers are not started yet');
+      await enqueueVerify(files.repairQueue, { ...ref, reason });
     },
   });
+  const replicateQueuesByTarget = replicateQueues(redis, opts.prefix, opts.getConfig().storage, hostname);
+  segments.register(replicationConsumer({ queues: replicateQueuesByTarget, getConfig: opts.getConfig, logger: opts.logger }));
 
+  files = await startFileWorkers({ ...ctx, index, segments, onEvent: (e) => alerting.onFileEvent(e) });
   const replication = await startReplicationWorkers({
     ...ctx,
     onTargetState: (targetId, state) => alerting.onReplicaState(targetId, state),
   });
-  const exportWorker = startExportWorker({ blocking, prefix: o.prefix, index: files.index, getConfig: o.getConfig, logger: o.logger });
+  const exportWorker = startExportWorker({ blocking, prefix: opts.prefix, index, getConfig: opts.getConfig, logger: opts.logger });
+  const live = new LiveFragmentHub({ logger: opts.logger });
 
-  const enqueueVerify = (cameraId: string, file: string, reason: string) =>
-    files.repairQueue
-      .add(
-        VERIFY_JOB_NAME,
-        { cameraId, file, host: hostname, reason, reportedAt: new Date().toISOString() },
-        { ...VERIFY_JOB_OPTIONS, jobId: verifyJobId(cameraId, path.basename(file)) },
-      )
-      .catch((e: Error) => o.logger.warn({ err: e, cameraId, file }, 'could not enqueue the verify job'));
+  const warn = (what: string, cameraId: string, file: string) => (e: Error) =>
+    opts.logger.warn({ err: e, cameraId, file }, `${what} ${file}: ${e.message}`);
+  const lifecycleEvents = {
+    closed: (cameraId: string, seg: { file: string; durationSeconds: number; bytes: number }) =>
+      void segments.closed({ cameraId, file: seg.file, host: hostname, durationMs: seg.durationSeconds * 1000, bytes: seg.bytes }).catch(warn('cannot index', cameraId, seg.file)),
+    interrupted: (cameraId: string, seg: { file: string; reason: string }) =>
+      void segments.interrupted({ cameraId, file: seg.file, host: hostname }, seg.reason).catch(warn('could not enqueue the verify job of', cameraId, seg.file)),
+  };
 
   const record = await startRecordWorker({
-    redisUrl: o.redisUrl,
-    prefix: o.prefix,
-    getConfig: o.getConfig,
-    logger: o.logger,
+    redisUrl: opts.redisUrl,
+    prefix: opts.prefix,
+    getConfig: opts.getConfig,
+    logger: opts.logger,
     hostname,
-    onSegmentClosed: (cameraId, seg) => {
-      const config = o.getConfig();
-      verifyAndIndex({
-        index: files.index,
-        recordingsDir: config.recordingsDir,
-        cameraId,
-        file: seg.file,
-        host: hostname,
-        durationMs: seg.durationSeconds * 1000,
-      })
-        .then((c) => {
-          if (!isPlayable(c.kind)) void enqueueVerify(cameraId, seg.file, `closed by ffmpeg but ${c.kind}: ${c.reason}`);
-          else {
-            const startMs = parseSegmentFileName(path.basename(seg.file))?.start.getTime() ?? 0;
-            void replicate(cameraId, seg.file, hostname, { startMs, durationMs: seg.durationSeconds * 1000, bytes: c.fileBytes || seg.bytes });
-          }
-        })
-        .catch((e: Error) => o.logger.warn({ err: e, cameraId, file: seg.file }, `cannot index ${seg.file}: ${e.message}`));
-    },
-    onSegmentInterrupted: (cameraId, seg) => void enqueueVerify(cameraId, seg.file, seg.reason),
+    segments: fanOutSegmentEvents(lifecycleEvents, live.segmentEvents),
     onFailure: (cameraId, kind) => {
-      if (kind === 'disk-full') void files.pruneNow(`disk full while recording ${cameraId}`).catch(() => {});
+      if (kind === 'disk-full') void files!.pruneNow(`disk full while recording ${cameraId}`).catch(() => {});
     },
   });
 
   return {
     record,
     files,
+    segments,
+    live,
     async close() {
       await record.close();
-      await files.close();
+      await live.close();
+      await files!.close();
       await exportWorker.close();
       await replication.close();
       await replicateQueuesByTarget.close();

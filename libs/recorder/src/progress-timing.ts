@@ -1,7 +1,7 @@
 /** Seconds between ffmpeg's -progress blocks in a recording run, in ms. */
 export const STATS_PERIOD_MS = 1000;
 
-export interface LiveVideoInput {
+export interface ProgressBlockTiming {
   /** When the block reporting new frames arrived (ms). */
   now: number;
   /** When the run's previous block arrived (ms); undefined for the run's first block. */
@@ -30,7 +30,7 @@ export interface LiveVideoInput {
  *   period later, which counts as now;
  * - otherwise: now.
  */
-export function liveVideoAt(i: LiveVideoInput): number | undefined {
+export function videoArrivedAt(i: ProgressBlockTiming): number | undefined {
   if (i.final || i.stalled) return undefined;
   if (i.prevBlockAt !== undefined && i.now - i.prevBlockAt > 2.5 * i.statsPeriodMs) return i.prevBlockAt + i.statsPeriodMs;
   return i.now;

@@ -1,0 +1,21 @@
+import type { RecorderConfig } from '@tapo/config';
+import type { Logger } from '@tapo/log';
+import { enqueueReplicas, type ReplicateQueues } from '@tapo/replication';
+import type { SegmentConsumer } from '@tapo/segment-lifecycle';
+
+/** The segment consumer that gives every playable segment one replicate job per target that wants it (newest first). */
+export function replicationConsumer(deps: { queues: ReplicateQueues; getConfig(): RecorderConfig; logger: Logger }): SegmentConsumer {
+  return {
+    name: 'replication',
+    async playable(seg) {
+      const config = deps.getConfig();
+      if (config.replicas.length === 0) return;
+      await enqueueReplicas({
+        queues: (id) => deps.queues.get(id),
+        config,
+        cameraId: seg.cameraId,
+        segment: { file: seg.file, startMs: seg.startMs, durationMs: seg.durationMs, bytes: seg.bytes, host: seg.host },
+      });
+    },
+  };
+}
