@@ -14,13 +14,13 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig, type DirectoryReplica, type HttpReplica, type RecorderConfig } from '@tapo/config';
 import { createLogger } from '@tapo/log';
-import { REPLICATE_JOB_NAME, createRedis, replicateJobId, replicateQueueName } from '@tapo/queues';
+import { REPLICATE_JOB_NAME, createRedis, replicateJobId, replicateQueueName, type ReplicateJobData } from '@tapo/queues';
+import { createReceiveRouter } from '@tapo/replica-receiver';
 import {
   ReplicationRejectedError,
   SourceGoneError,
   TargetDownError,
   copyToDirectoryTarget,
-  createReceiveRouter,
   enqueueReplicas,
   processReplicate,
   pruneDirectoryTarget,
@@ -29,7 +29,6 @@ import {
   startReplicationWorkers,
   TargetHealth,
   uploadToHttpTarget,
-  type ReplicateJobData,
   type TargetState,
 } from '@tapo/replication';
 import { SegmentIndex } from '@tapo/segment-index';
@@ -115,6 +114,8 @@ interface Receiver {
   /** PUTs answered 201, in order. */
   stored: string[];
   config: RecorderConfig;
+  /** While true, indexing a stored segment fails (the index is unreachable). */
+  failIndex: boolean;
   start(port?: number): Promise<number>;
   stop(): Promise<void>;
 }
@@ -133,7 +134,18 @@ function makeReceiver(redis: Redis, prefix: string, root: string, opts: { maxByt
     if (opts.failName && req.path.endsWith(`/${opts.failName}`)) return void res.status(500).json({ error: 'broken for this file' });
     next();
   });
-  app.use(createReceiveRouter({ getConfig: () => config, index, logger: quiet }));
+  app.use(
+    createReceiveRouter({
+      getConfig: () => config,
+      index,
+      // What the board wires: the segment goes into the index as playable.
+      onStored: async (seg) => {
+        if (r.failIndex) throw new Error('index unreachable');
+        await index.upsert({ ...seg, status: 'ok' });
+      },
+      logger: quiet,
+    }),
+  );
   let server: http.Server | undefined;
   const r: Receiver = {
     port: 0,
@@ -141,6 +153,7 @@ function makeReceiver(redis: Redis, prefix: string, root: string, opts: { maxByt
     index,
     stored,
     config,
+    failIndex: false,
     async start(port = 0) {
       server = http.createServer(app);
       await new Promise<void>((res) => server!.listen(port, '127.0.0.1', () => res()));
@@ -446,6 +459,36 @@ describe('replication', () => {
       expect(readdirSync(dir)).toEqual([segmentFileName('house-cam4', s)]);
       expect((await rx.index.stats('house-cam4')).count).toBe(1);
     });
+  });
+
+  it('receiving endpoint: a segment stored while the index cannot be written is answered 503, and the next HEAD indexes it', async () => {
+    const prefix = prefixFor('recv-noindex');
+    const root = path.join(tmp.dir, 'recv-noindex');
+    mkdirSync(root, { recursive: true });
+    const rx = makeReceiver(redis, prefix, root);
+    await rx.start();
+    try {
+      const start = new Date(Math.floor(now / 1000) * 1000 - 20 * 60_000);
+      const s = placeSegment(path.join(tmp.dir, 'recv-noindex-src'), 'cam1', start);
+      const target: HttpReplica = { id: 'office', type: 'http', url: `http://127.0.0.1:${rx.port}`, token: TOKEN, retention: {}, alertAfterSeconds: 300 };
+      const seg = { absPath: s.abs, cameraId: 'cam1', fileName: s.name, startMs: start.getTime(), durationMs: 2000 };
+      const rel = `house-cam1/${dayFolderName(start)}/${segmentFileName('house-cam1', start)}`;
+      rx.failIndex = true;
+      const err = await uploadToHttpTarget(target, seg).then(
+        () => undefined,
+        (e: unknown) => e as Error,
+      );
+      expect(err).toBeInstanceOf(TargetDownError);
+      expect(err!.message).toContain('HTTP 503: stored but not indexed: index unreachable');
+      expect(tree(root)).toEqual([rel]);
+      expect(await rx.index.get('house-cam1', rel)).toBeUndefined();
+      rx.failIndex = false;
+      expect((await uploadToHttpTarget(target, seg)).outcome).toBe('already');
+      expect(await rx.index.get('house-cam1', rel)).toMatchObject({ file: rel, status: 'ok', host: 'replica:house', durationMs: 2000, bytes: statSync(s.abs).size });
+      expect(tree(root)).toEqual([rel]);
+    } finally {
+      await rx.stop();
+    }
   });
 
   it('http target: a silent server, a refused connection and a 503 are "down", with the URL but no secrets', async () => {

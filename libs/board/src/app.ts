@@ -1,7 +1,9 @@
 import os from 'node:os';
 import express, { type Express } from 'express';
 import type { Queue } from 'bullmq';
-import { RECEIVE_PATH, createReceiveRouter, replicationStatus } from '@tapo/replication';
+import { RECEIVE_PATH } from '@tapo/replica-protocol';
+import { createReceiveRouter } from '@tapo/replica-receiver';
+import { replicationStatus } from '@tapo/replication';
 import { createHostAllowList, LoginThrottle, type HostAllowList } from '@tapo/http-guard';
 import type { Redis } from 'ioredis';
 import { createBullBoard } from '@bull-board/api';
@@ -58,7 +60,16 @@ export function createBoardApp(opts: BoardAppOptions): Express {
   // bearer token (config receive.tokens), so this router comes before basic auth.
   if (opts.config) {
     const config = opts.config;
-    app.use(createReceiveRouter({ getConfig: () => config.get(), index, logger: opts.logger }));
+    app.use(
+      createReceiveRouter({
+        getConfig: () => config.get(),
+        index,
+        onStored: async (seg) => {
+          await index.upsert({ ...seg, status: 'ok' });
+        },
+        logger: opts.logger,
+      }),
+    );
   }
   // Auth next: it covers every other route (pages, /api, /queues).
   const throttle = opts.loginThrottle ?? new LoginThrottle();

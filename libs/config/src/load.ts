@@ -3,7 +3,8 @@ import path from 'node:path';
 import YAML from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from './errors.js';
-import { ConfigSchema, type CameraConfig, type RecorderConfig, type RetentionLimits } from './schema.js';
+import { resolveReplicaFields } from './replicas.js';
+import { ConfigSchema, type CameraConfig, type RecorderConfig, type ReplicaConfig, type RetentionLimits } from './schema.js';
 import { MissingVariableError, substituteDeep } from './substitute.js';
 
 type Path = Array<string | number | symbol>;
@@ -94,20 +95,19 @@ export function validateConfig(raw: unknown, file: string, baseDir: string): Rec
   unique(cfg.replicas, 'replicas');
   unique(cfg.alerts.targets, 'alerts.targets');
   unique(cfg.receive.tokens, 'receive.tokens');
-  cfg.replicas.forEach((r, i) => {
-    if (r.type === 'directory') {
-      const target = path.resolve(baseDir, r.path);
-      const rec = path.resolve(baseDir, cfg.recordingsDir);
-      const inside = (a: string, b: string) => a === b || a.startsWith(b + path.sep);
-      if (inside(target, rec) || inside(rec, target)) {
-        throw new ConfigError(formatProblem(file, '', `replicas[${i}].path`, `${target} overlaps recordingsDir (${rec}): a copy must live on another disk or share`), file, undefined, `replicas.${i}.path`);
-      }
+  const recordingsDir = path.resolve(baseDir, cfg.recordingsDir);
+  const replicaFields = cfg.replicas.map((r, i) => {
+    const resolved = resolveReplicaFields(r, { baseDir, recordingsDir });
+    if ('problem' in resolved) {
+      const { field, message } = resolved.problem;
+      throw new ConfigError(formatProblem(file, '', `replicas[${i}].${field}`, message), file, undefined, `replicas.${i}.${field}`);
     }
     r.cameras?.forEach((c, j) => {
       if (!seen.has(c)) {
         throw new ConfigError(formatProblem(file, '', `replicas[${i}].cameras[${j}]`, `unknown camera "${c}"`), file, undefined, `replicas.${i}.cameras.${j}`);
       }
     });
+    return resolved.fields;
   });
   const limits = (r: { maxAge?: number | undefined; maxSize?: number | undefined } | undefined): RetentionLimits => ({
     ...(r?.maxAge !== undefined ? { maxAgeSeconds: r.maxAge } : {}),
@@ -135,17 +135,13 @@ export function validateConfig(raw: unknown, file: string, baseDir: string): Rec
     storage: cfg.storage,
     repair: cfg.repair,
     cameras,
-    replicas: cfg.replicas.map((r) => {
-      const base = {
-        id: r.id,
-        ...(r.cameras ? { cameras: r.cameras } : {}),
-        retention: limits(r.retention),
-        alertAfterSeconds: r.alertAfter,
-      };
-      return r.type === 'directory'
-        ? { ...base, type: 'directory' as const, path: path.resolve(baseDir, r.path) }
-        : { ...base, type: 'http' as const, url: r.url.replace(/\/+$/, ''), token: r.token };
-    }),
+    replicas: cfg.replicas.map((r, i): ReplicaConfig => ({
+      id: r.id,
+      ...(r.cameras ? { cameras: r.cameras } : {}),
+      retention: limits(r.retention),
+      alertAfterSeconds: r.alertAfter,
+      ...replicaFields[i]!,
+    })),
     receive: cfg.receive,
     alerts: cfg.alerts,
   };

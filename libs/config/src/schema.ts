@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseDurationSeconds } from './duration.js';
+import { replicaSchema, type ReplicaConfig } from './replicas.js';
 import { parseBytes, parseFreeDiskFloor, type FreeDiskFloor } from './size.js';
 
 /** "7d", "12h", "90m" or seconds → seconds. */
@@ -101,32 +102,13 @@ const replicaCommon = {
   id: z.string().regex(REPLICA_ID, 'must be 1-64 characters of a-z, 0-9, "_" or "-"'),
   /** Only these cameras (default: every camera). */
   cameras: z.array(z.string().regex(CAMERA_ID, 'is not a valid camera id')).optional(),
-  /** directory: the copies' ring buffer; both kinds: segments older than maxAge are not sent. */
+  /** directory: the copies' ring buffer; every type: segments older than maxAge are not sent. */
   retention: RetentionSchema.optional(),
   /** Alert "replica unreachable" after the target has failed this long. */
   alertAfter: duration.default(300),
 };
 
-const ReplicaSchema = z.discriminatedUnion('type', [
-  z
-    .object({
-      type: z.literal('directory'),
-      /** A mounted NAS, USB disk or network share. */
-      path: z.string().min(1, 'must not be empty'),
-      ...replicaCommon,
-    })
-    .strict(),
-  z
-    .object({
-      type: z.literal('http'),
-      /** Base URL of the other installation's board, e.g. https://office-box:3000. */
-      url: httpUrl,
-      /** The token the other installation lists under receive.tokens. */
-      token: z.string().min(16, 'must be at least 16 characters (use a long random token)'),
-      ...replicaCommon,
-    })
-    .strict(),
-]);
+const ReplicaSchema = replicaSchema(replicaCommon, { httpUrl });
 
 const ReceiveSchema = z
   .object({
@@ -261,28 +243,7 @@ export interface RecorderConfig {
   alerts: AlertsConfig;
 }
 
-interface ReplicaBase {
-  id: string;
-  /** Only these cameras; undefined = all. */
-  cameras?: string[];
-  /** maxAgeSeconds bounds the backlog (older segments are not sent); directory: also the copies' ring buffer. */
-  retention: RetentionLimits;
-  /** Seconds of failing before a "replica unreachable" alert. */
-  alertAfterSeconds: number;
-}
-export interface DirectoryReplica extends ReplicaBase {
-  type: 'directory';
-  /** Absolute path. */
-  path: string;
-}
-export interface HttpReplica extends ReplicaBase {
-  type: 'http';
-  /** Base URL of the receiving installation's board (no trailing slash). */
-  url: string;
-  /** Secret: never logged, never in job data. */
-  token: string;
-}
-export type ReplicaConfig = DirectoryReplica | HttpReplica;
+export type { DirectoryReplica, HttpReplica, ReplicaConfig } from './replicas.js';
 
 export interface ReceiveToken {
   id: string;

@@ -1,34 +1,37 @@
-// @tapo/replication: off-site copies of every closed segment (directory targets and other installations over HTTP).
+// @tapo/replication: the sending side of off-site copies. Every closed segment becomes a replicate job per
+// target (contract in @tapo/queues); one worker per target puts it there through the ReplicaTarget of its type.
 export {
-  REPLICATE_JOB_OPTIONS,
-  createReplicateQueue,
   enqueueReplicas,
   olderThanRetention,
   replicateQueues,
   targetWantsCamera,
   type EnqueueReplicasOptions,
-  type ReplicateJobData,
-  type ReplicateOutcome,
-  type ReplicateQueue,
   type ReplicateQueues,
-  type ReplicateResult,
   type SegmentToReplicate,
-} from './replicate-job.js';
+} from './enqueue-replicas.js';
+export { createReplicaTarget, replicaSecrets } from './targets/index.js';
+export {
+  replicaSegment,
+  type PruneSummary,
+  type PutOutcome,
+  type PutResult,
+  type ReplicaSegment,
+  type ReplicaTarget,
+  type TargetOptions,
+  type TargetType,
+} from './targets/target.js';
 export {
   copyToDirectoryTarget,
+  directoryTargetHas,
   directoryTargetPath,
   listTargetSegments,
   planDirectoryPrune,
   pruneDirectoryTarget,
-  type CopyOutcome,
-  type CopyResult,
   type DirectoryPruneSummary,
   type LocalSegment,
   type TargetSegment,
-} from './directory-target.js';
-export { RECEIVE_PATH, displayUrl, segmentUrl, uploadToHttpTarget, type HttpSegment, type HttpTargetOptions } from './http-target.js';
-export { createReceiveRouter, playableKind, type ReceiveRouterOptions } from './receive-router.js';
-export { matchBearer, receiveTarget, suspiciousRawPath, type ReceiveTarget } from './receive-auth.js';
+} from './targets/directory.js';
+export { displayUrl, httpTarget, uploadToHttpTarget, type HttpSegment, type HttpTargetOptions } from './targets/http.js';
 export {
   TargetDownSignal,
   processReplicate,
@@ -41,4 +44,3 @@ export { REPLICATE_LIMITER, replicationKey, replicationStatus, type ReplicaTarge
 export { DEFAULT_DOWN_BACKOFF, TargetHealth, downBackoffMs, type BackoffRange, type TargetState } from './target-health.js';
 export { RequeueOrder, type RequeueOrderOptions } from './requeue-order.js';
 export { ReplicationRejectedError, SourceGoneError, TargetDownError, isNetworkDownError, isRetryableStatus } from './errors.js';
-export { sha256File, type FileDigest } from './fs-util.js';

@@ -3,32 +3,38 @@ import path from 'node:path';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { RecorderConfig, ReplicaConfig } from '@tapo/config';
 import { registerSecrets, type Logger } from '@tapo/log';
-import { REPLICATE_JOB_NAME, incrementCounter, replicateQueueName, type JobWorkersContext } from '@tapo/queues';
-import { parseSegmentFileName, resolveInside } from '@tapo/storage';
-import { copyToDirectoryTarget, pruneDirectoryTarget, type CopyResult } from './directory-target.js';
-import { ReplicationRejectedError, SourceGoneError, TargetDownError, errorCode, messageOf } from './errors.js';
-import { uploadToHttpTarget, type HttpTargetOptions } from './http-target.js';
 import {
+  REPLICATE_JOB_NAME,
   createReplicateQueue,
-  olderThanRetention,
-  targetWantsCamera,
+  incrementCounter,
+  replicateQueueName,
+  type JobWorkersContext,
   type ReplicateJobData,
   type ReplicateQueue,
   type ReplicateResult,
-} from './replicate-job.js';
+} from '@tapo/queues';
+import { parseSegmentFileName, resolveInside } from '@tapo/storage';
+import { olderThanRetention, targetWantsCamera } from './enqueue-replicas.js';
+import { ReplicationRejectedError, SourceGoneError, TargetDownError, errorCode, messageOf } from './errors.js';
+import { pruneSchedule } from './prune-schedule.js';
 import { RequeueOrder } from './requeue-order.js';
 import { REPLICATE_LIMITER, recordSuccess, recordTargetState } from './status.js';
 import { TargetHealth, type BackoffRange, type TargetState } from './target-health.js';
+import { createReplicaTarget, replicaSecrets } from './targets/index.js';
+import type { HttpTargetOptions } from './targets/http.js';
+import { replicaSegment, type PutResult, type ReplicaTarget } from './targets/target.js';
 
-/** What one copy needs; `copy` is replaceable in tests. */
+/** What one replicate job needs. */
 export interface ReplicateContext {
   getConfig(): Pick<RecorderConfig, 'recordingsDir' | 'replicas'>;
   health: TargetHealth;
   logger: Logger;
   http?: HttpTargetOptions;
   now?(): number;
-  copy?(target: ReplicaConfig, seg: { absPath: string; cameraId: string; fileName: string; startMs: number; durationMs: number }): Promise<CopyResult>;
-  onCopied?(target: ReplicaConfig, job: ReplicateJobData, r: CopyResult): void | Promise<void>;
+  /** The target of a config entry (default: createReplicaTarget; tests pass a fake). */
+  targetFor?(config: ReplicaConfig): ReplicaTarget;
+  /** The segment is on the target now (copied, or found there). */
+  onReplicated?(target: ReplicaTarget, job: ReplicateJobData, result: PutResult): void | Promise<void>;
 }
 
 /** Raised by processReplicate when the target is down: the caller rate-limits the queue and requeues the job. */
@@ -43,9 +49,10 @@ export class TargetDownSignal extends Error {
 
 /**
  * One replicate job: look the target up in the live config, skip what needs
- * no copy, else copy / upload. Throws TargetDownSignal when the target is
- * unreachable (not a failure), UnrecoverableError when the target refused for
- * good, and anything else for a retry with backoff.
+ * no copy (camera not taken, too old, already on the target), else put it.
+ * Throws TargetDownSignal when the target is unreachable (not a failure),
+ * UnrecoverableError when the target refused for good, and anything else for
+ * a retry with backoff.
  */
 export async function processReplicate(ctx: ReplicateContext, data: ReplicateJobData): Promise<ReplicateResult> {
   const config = ctx.getConfig();
@@ -68,15 +75,12 @@ export async function processReplicate(ctx: ReplicateContext, data: ReplicateJob
     throw e;
   }
 
-  const seg = { absPath, cameraId: data.cameraId, fileName, startMs: data.startMs, durationMs: data.durationMs };
+  const replica = ctx.targetFor ? ctx.targetFor(target) : createReplicaTarget(target, ctx.http ? { http: ctx.http } : {});
+  const seg = replicaSegment({ absPath, cameraId: data.cameraId, fileName, startMs: data.startMs, durationMs: data.durationMs });
   const t0 = performance.now();
-  let r: CopyResult;
+  let r: PutResult;
   try {
-    r = ctx.copy
-      ? await ctx.copy(target, seg)
-      : target.type === 'directory'
-        ? await copyToDirectoryTarget(target, seg)
-        : await uploadToHttpTarget(target, seg, ctx.http);
+    r = (await replica.has(seg)) ? { outcome: 'already', ...(await seg.digest()), to: replica.where } : await replica.put(seg);
   } catch (e) {
     if (e instanceof SourceGoneError) return { outcome: 'skipped: source gone' };
     if (e instanceof TargetDownError) throw new TargetDownSignal(e, ctx.health.down(target.id, e.message, ctx.now?.() ?? Date.now()));
@@ -84,7 +88,7 @@ export async function processReplicate(ctx: ReplicateContext, data: ReplicateJob
     throw e;
   }
   ctx.health.success(target.id, ctx.now?.() ?? Date.now());
-  await ctx.onCopied?.(target, data, r);
+  await ctx.onReplicated?.(replica, data, r);
   return { outcome: r.outcome, bytes: r.bytes, ms: Math.round(performance.now() - t0) };
 }
 
@@ -104,8 +108,8 @@ export interface ReplicationWorkersOptions extends JobWorkersContext {
    * instead of holding the head of the queue. Default 10.
    */
   poisonAfterStarts?: number;
-  /** Directory targets with a retention: prune their ring buffer at most this often (after a copy). Default 60 s. */
-  directoryPruneEveryMs?: number;
+  /** Targets with their own ring buffer (a directory with a retention): pruned at most this often, after a copy. Default 60 s. */
+  pruneEveryMs?: number;
 }
 
 export interface ReplicationWorkers {
@@ -133,59 +137,43 @@ interface Running {
  * and the jobs go back to wait in their LIFO order, so the newest segment is
  * retried first when the target is back.
  */
-export async function startReplicationWorkers(o: ReplicationWorkersOptions): Promise<ReplicationWorkers> {
-  const concurrency = o.concurrency ?? 2;
-  const poisonAfter = o.poisonAfterStarts ?? 10;
+export async function startReplicationWorkers(options: ReplicationWorkersOptions): Promise<ReplicationWorkers> {
+  const concurrency = options.concurrency ?? 2;
+  const poisonAfter = options.poisonAfterStarts ?? 10;
   const running = new Map<string, Running>();
-  const lastPrune = new Map<string, number>();
-  const pruning = new Set<string>();
   let closed = false;
 
   const health = new TargetHealth((id, state) => {
     for (const w of running.values()) if (w.targetId === id) w.worker.concurrency = state.up ? concurrency : 1;
-    if (state.up) o.logger.info({ target: id }, `replica "${id}" is reachable again`);
-    else o.logger.warn({ target: id }, `replication target down: ${state.lastError}`);
-    void recordTargetState(o.redis, o.prefix, id, state).catch(() => {});
+    if (state.up) options.logger.info({ target: id }, `replica "${id}" is reachable again`);
+    else options.logger.warn({ target: id }, `replication target down: ${state.lastError}`);
+    void recordTargetState(options.redis, options.prefix, id, state).catch(() => {});
     try {
-      o.onTargetState?.(id, state);
+      options.onTargetState?.(id, state);
     } catch (e) {
-      o.logger.warn({ err: e }, `onTargetState failed: ${messageOf(e)}`);
+      options.logger.warn({ err: e }, `onTargetState failed: ${messageOf(e)}`);
     }
-  }, o.downBackoff);
+  }, options.downBackoff);
 
-  const maybePrune = (target: ReplicaConfig) => {
-    if (target.type !== 'directory' || (target.retention.maxAgeSeconds === undefined && target.retention.maxBytes === undefined)) return;
-    const now = Date.now();
-    if (pruning.has(target.id) || now - (lastPrune.get(target.id) ?? 0) < (o.directoryPruneEveryMs ?? 60_000)) return;
-    lastPrune.set(target.id, now);
-    pruning.add(target.id);
-    void pruneDirectoryTarget(target)
-      .then((s) => {
-        if (s.deleted > 0 || s.errors.length > 0) {
-          o.logger.info({ target: target.id, deleted: s.deleted, bytes: s.bytes, errors: s.errors.slice(0, 5) }, `replica "${target.id}": pruned ${s.deleted} copies (${s.bytes} bytes)`);
-        }
-      })
-      .catch((e) => o.logger.warn({ err: e }, `replica "${target.id}": prune failed: ${messageOf(e)}`))
-      .finally(() => pruning.delete(target.id));
-  };
+  const maybePrune = pruneSchedule(options.pruneEveryMs ?? 60_000, options.logger);
 
   const ctx: ReplicateContext = {
-    getConfig: o.getConfig,
+    getConfig: options.getConfig,
     health,
-    logger: o.logger,
-    ...(o.http ? { http: o.http } : {}),
-    onCopied: async (target, data, r) => {
-      await recordSuccess(o.redis, o.prefix, target.id, data.file).catch(() => {});
+    logger: options.logger,
+    ...(options.http ? { http: options.http } : {}),
+    onReplicated: async (target, data, r) => {
+      await recordSuccess(options.redis, options.prefix, target.id, data.file).catch(() => {});
       if (r.outcome === 'copied') {
-        await incrementCounter(o.redis, o.prefix, `replicate:${target.id}:copied`, 1);
-        await incrementCounter(o.redis, o.prefix, `replicate:${target.id}:bytes`, r.bytes);
+        await incrementCounter(options.redis, options.prefix, `replicate:${target.id}:copied`, 1);
+        await incrementCounter(options.redis, options.prefix, `replicate:${target.id}:bytes`, r.bytes);
       }
-      maybePrune(target);
+      void maybePrune(target);
     },
   };
 
   function start(targetId: string, name: string): Running {
-    const queue = createReplicateQueue(o.redis, o.prefix, name);
+    const queue = createReplicateQueue(options.redis, options.prefix, name);
     const entry: Running = {
       targetId,
       queue,
@@ -216,7 +204,7 @@ export async function startReplicationWorkers(o: ReplicationWorkersOptions): Pro
               throw new Error(`${e.message} (tried ${job.attemptsStarted} times while other segments got through: retried with backoff)`);
             }
             entry.pendingDelay = e.delayMs;
-            o.logger.debug({ target: targetId, jobId: id, retryInMs: e.delayMs }, `replica "${targetId}" down: ${e.message}`);
+            options.logger.debug({ target: targetId, jobId: id, retryInMs: e.delayMs }, `replica "${targetId}" down: ${e.message}`);
             parked = true;
             await entry.order.park(id);
             throw Worker.RateLimitError();
@@ -227,16 +215,16 @@ export async function startReplicationWorkers(o: ReplicationWorkersOptions): Pro
         }
       },
       {
-        connection: o.blocking,
-        prefix: o.prefix,
+        connection: options.blocking,
+        prefix: options.prefix,
         concurrency: health.get(targetId).up ? concurrency : 1,
         limiter: REPLICATE_LIMITER,
         lockDuration: 60_000,
       },
     );
-    entry.worker.on('error', (e) => o.logger.debug({ err: e }, `replicate worker ${name} error: ${e.message}`));
+    entry.worker.on('error', (e) => options.logger.debug({ err: e }, `replicate worker ${name} error: ${e.message}`));
     entry.worker.on('failed', (job, err) => {
-      o.logger.warn({ jobId: job?.id, target: targetId }, `replicate ${job?.data.file} → "${targetId}" failed (attempt ${job?.attemptsMade}): ${err.message}`);
+      options.logger.warn({ jobId: job?.id, target: targetId }, `replicate ${job?.data.file} → "${targetId}" failed (attempt ${job?.attemptsMade}): ${err.message}`);
     });
     return entry;
   }
@@ -252,35 +240,35 @@ export async function startReplicationWorkers(o: ReplicationWorkersOptions): Pro
   // Keyed by queue name (it changes with the target id, storage and host); health by target id.
   async function sync(): Promise<void> {
     if (closed) return;
-    const config = o.getConfig();
+    const config = options.getConfig();
     const want = new Map<string, string>();
     for (const t of config.replicas) {
-      want.set(replicateQueueName(t.id, config.storage, o.hostname), t.id);
-      if (t.type === 'http') registerSecrets(t.token);
+      want.set(replicateQueueName(t.id, config.storage, options.hostname), t.id);
+      registerSecrets(...replicaSecrets(t));
     }
     for (const name of [...running.keys()]) {
       if (!want.has(name)) {
         const id = running.get(name)!.targetId;
         await stop(name);
         if (![...want.values()].includes(id)) health.forget(id);
-        o.logger.info({ queue: name }, `replication to "${id}" stopped (no longer configured)`);
+        options.logger.info({ queue: name }, `replication to "${id}" stopped (no longer configured)`);
       }
     }
     for (const [name, id] of want) {
       if (running.has(name) || closed) continue;
       running.set(name, start(id, name));
-      o.logger.info({ queue: name }, `replicating to "${id}" (queue ${name})`);
+      options.logger.info({ queue: name }, `replicating to "${id}" (queue ${name})`);
     }
   }
 
   await sync();
-  const pollMs = o.pollMs ?? 5000;
+  const pollMs = options.pollMs ?? 5000;
   let syncing: Promise<void> | undefined;
   const timer =
     pollMs > 0
       ? setInterval(() => {
           syncing ??= sync()
-            .catch((e) => o.logger.warn({ err: e }, `replication sync failed: ${messageOf(e)}`))
+            .catch((e) => options.logger.warn({ err: e }, `replication sync failed: ${messageOf(e)}`))
             .finally(() => (syncing = undefined));
         }, pollMs)
       : undefined;

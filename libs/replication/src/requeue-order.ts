@@ -31,7 +31,7 @@ export class RequeueOrder {
   private again = false;
   private readonly timers = new Set<NodeJS.Timeout>();
 
-  constructor(private readonly o: RequeueOrderOptions) {}
+  constructor(private readonly options: RequeueOrderOptions) {}
 
   /** A job of this queue started. */
   enter(jobId: string, startMs: number): void {
@@ -60,7 +60,7 @@ export class RequeueOrder {
     const t = setTimeout(() => {
       this.timers.delete(t);
       this.kick();
-    }, this.o.maxParkMs ?? 5000);
+    }, this.options.maxParkMs ?? 5000);
     this.timers.add(t);
     this.kick();
     return p;
@@ -76,7 +76,7 @@ export class RequeueOrder {
     if (parked.length === 0) return false;
     if (parked.length === all.length) return true;
     const now = Date.now();
-    return parked.some((f) => now - (f.parkedAt ?? now) >= (this.o.maxParkMs ?? 5000));
+    return parked.some((f) => now - (f.parkedAt ?? now) >= (this.options.maxParkMs ?? 5000));
   }
 
   private kick(): void {
@@ -98,7 +98,7 @@ export class RequeueOrder {
   private async flush(): Promise<void> {
     const batch = [...this.flights.entries()].filter(([, f]) => f.release).sort((a, b) => a[1].startMs - b[1].startMs);
     try {
-      await this.o.beforeRelease();
+      await this.options.beforeRelease();
     } catch {
       /* release anyway: the jobs must not hang */
     }
@@ -114,14 +114,14 @@ export class RequeueOrder {
   }
 
   private async waitBack(jobId: string): Promise<void> {
-    const deadline = Date.now() + (this.o.maxWaitBackMs ?? 2000);
+    const deadline = Date.now() + (this.options.maxWaitBackMs ?? 2000);
     while (Date.now() < deadline) {
       try {
-        if (await this.o.isBack(jobId)) return;
+        if (await this.options.isBack(jobId)) return;
       } catch {
         return;
       }
-      await new Promise((r) => setTimeout(r, this.o.pollMs ?? 20));
+      await new Promise((r) => setTimeout(r, this.options.pollMs ?? 20));
     }
   }
 }

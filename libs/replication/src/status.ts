@@ -1,9 +1,8 @@
 import type { Redis } from 'ioredis';
-import type { RecorderConfig } from '@tapo/config';
-import { redactUrl } from '@tapo/log';
-import { replicateQueueName } from '@tapo/queues';
-import { createReplicateQueue, type ReplicateJobData } from './replicate-job.js';
+import type { RecorderConfig, ReplicaConfig } from '@tapo/config';
+import { createReplicateQueue, replicateQueueName, type ReplicateJobData } from '@tapo/queues';
 import type { TargetState } from './target-health.js';
+import { createReplicaTarget } from './targets/index.js';
 
 /**
  * Redis hash `<prefix>:replication`, per target:
@@ -36,7 +35,7 @@ export async function recordTargetState(redis: Redis, prefix: string, targetId: 
 
 export interface ReplicaTargetStatus {
   id: string;
-  type: 'directory' | 'http';
+  type: ReplicaConfig['type'];
   /** The folder, or the URL without credentials. */
   where: string;
   queue: string;
@@ -66,13 +65,13 @@ export async function replicationStatus(redis: Redis, prefix: string, config: Pi
   const out: ReplicaTargetStatus[] = [];
   for (const t of config.replicas) {
     const name = replicateQueueName(t.id, config.storage, hostname);
-    const q = createReplicateQueue(redis, prefix, name);
+    const queue = createReplicateQueue(redis, prefix, name);
     try {
       const [counts, tail, head, ttl] = await Promise.all([
-        q.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized'),
-        q.getJobs(['waiting'], 0, 9, false),
-        q.getJobs(['waiting'], 0, 9, true),
-        q.getRateLimitTtl(REPLICATE_LIMITER.max),
+        queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized'),
+        queue.getJobs(['waiting'], 0, 9, false),
+        queue.getJobs(['waiting'], 0, 9, true),
+        queue.getRateLimitTtl(REPLICATE_LIMITER.max),
       ]);
       let oldest: ReplicateJobData | undefined;
       for (const j of [...tail, ...head]) {
@@ -81,7 +80,7 @@ export async function replicationStatus(redis: Redis, prefix: string, config: Pi
       const s: ReplicaTargetStatus = {
         id: t.id,
         type: t.type,
-        where: t.type === 'directory' ? t.path : redactUrl(t.url),
+        where: createReplicaTarget(t).where,
         queue: name,
         waiting: (counts.waiting ?? 0) + (counts.prioritized ?? 0),
         active: counts.active ?? 0,
@@ -103,7 +102,7 @@ export async function replicationStatus(redis: Redis, prefix: string, config: Pi
       if (info[`${t.id}:lastError`] && s.up === false) s.lastError = info[`${t.id}:lastError`]!;
       out.push(s);
     } finally {
-      await q.close().catch(() => {});
+      await queue.close().catch(() => {});
     }
   }
   return out;

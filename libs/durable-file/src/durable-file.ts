@@ -3,7 +3,12 @@ import { createReadStream } from 'node:fs';
 import { link, lstat, open, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { removeFilesOlderThan } from '@tapo/storage';
-import { errorCode } from './errors.js';
+
+/** The `code` of a Node.js system error, if any. */
+function errorCode(e: unknown): string | undefined {
+  const code = (e as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
 
 export interface FileDigest {
   sha256: string;
@@ -51,7 +56,7 @@ export async function unlinkQuiet(file: string): Promise<void> {
   await unlink(file).catch(() => {});
 }
 
-/** A regular file's size, or undefined when there is nothing (or not a regular file) at `file`. */
+/** A regular file's size; -1 when something else (a folder, a symlink) is at `file`; undefined when nothing is. */
 export async function regularFileSize(file: string): Promise<number | undefined> {
   try {
     const st = await lstat(file);
@@ -65,8 +70,8 @@ export async function regularFileSize(file: string): Promise<number | undefined>
 /**
  * Moves `temp` to `final` unless `final` exists: `link` (atomic "create if
  * absent", also across processes) then unlink the temp; on filesystems without
- * hard links (FAT, some shares) an existence check + rename, serialised per
- * path in this process by the caller. Returns false when `final` already existed
+ * hard links (FAT, some shares) an existence check + rename (callers
+ * serialise it per path in this process, see KeyedMutex). Returns false when `final` already existed
  * (temp is left for the caller to compare and delete).
  */
 export async function placeNoClobber(temp: string, final: string): Promise<boolean> {

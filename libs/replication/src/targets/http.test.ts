@@ -1,13 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { isNetworkDownError, isRetryableStatus } from './errors.js';
-import { displayUrl, segmentUrl } from './http-target.js';
+import { segmentUrl } from '@tapo/replica-protocol';
+import { isNetworkDownError, isRetryableStatus } from '../errors.js';
+import { displayUrl } from './http.js';
 
 describe('http target', () => {
-  it('builds the segment URL below the board URL', () => {
-    expect(segmentUrl('https://office:3000', 'cam1', 'cam1-20261127T031205Z.mp4').href).toBe('https://office:3000/api/replica/segments/cam1/cam1-20261127T031205Z.mp4');
-    expect(segmentUrl('https://proxy/recorder/', 'cam1', 'x y.mp4').pathname).toBe('/recorder/api/replica/segments/cam1/x%20y.mp4');
-  });
-
   it('never shows URL credentials', () => {
     expect(displayUrl(segmentUrl('https://user:pa55@office:3000', 'cam1', 'a.mp4'))).toBe('https://***@office:3000/api/replica/segments/cam1/a.mp4');
   });

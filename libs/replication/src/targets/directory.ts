@@ -2,9 +2,6 @@ import { createHash } from 'node:crypto';
 import { mkdir, open, readdir, rmdir, stat, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { DirectoryReplica } from '@tapo/config';
-import { planPrune, type PruneCandidate } from '@tapo/retention';
-import { dayFolderName, parseSegmentFileName, resolveInside } from '@tapo/storage';
-import { ReplicationRejectedError, SourceGoneError, TargetDownError, errorCode, messageOf } from './errors.js';
 import {
   fsyncDir,
   isPartialName,
@@ -15,23 +12,14 @@ import {
   sha256File,
   unlinkQuiet,
   type FileDigest,
-} from './fs-util.js';
+} from '@tapo/durable-file';
+import { planPrune, type PruneCandidate } from '@tapo/retention';
+import { dayFolderName, parseSegmentFileName, resolveInside } from '@tapo/storage';
+import { ReplicationRejectedError, SourceGoneError, TargetDownError, errorCode, messageOf } from '../errors.js';
+import type { PruneSummary, PutResult, ReplicaSegment, TargetType } from './target.js';
 
-export type CopyOutcome = 'copied' | 'already';
-
-export interface CopyResult extends FileDigest {
-  outcome: CopyOutcome;
-  /** Absolute path of the copy (directory) or the URL it went to (http, redacted). */
-  to: string;
-}
-
-export interface LocalSegment {
-  /** Absolute path of the local file. */
-  absPath: string;
-  cameraId: string;
-  /** Base name (<camera>-<stamp>Z.mp4). */
-  fileName: string;
-}
+/** The local file, as copyToDirectoryTarget needs it. */
+export type LocalSegment = Pick<ReplicaSegment, 'absPath' | 'cameraId' | 'fileName'>;
 
 const CAMERA_DIR = /^[a-z0-9_-]{1,64}$/;
 const DAY_DIR = /^\d{4}-\d{2}-\d{2}$/;
@@ -68,7 +56,7 @@ async function readChunk(fh: FileHandle, buf: Buffer): Promise<number> {
  * itself must exist (it is never created: an unmounted mount point must not
  * fill the local disk); everything below it is created as needed.
  */
-export async function copyToDirectoryTarget(target: DirectoryReplica, src: LocalSegment, opts: { verify?: boolean } = {}): Promise<CopyResult> {
+export async function copyToDirectoryTarget(target: DirectoryReplica, src: LocalSegment, opts: { verify?: boolean } = {}): Promise<PutResult> {
   const dest = directoryTargetPath(target.path, src.cameraId, src.fileName);
   try {
     const st = await stat(target.path);
@@ -189,7 +177,7 @@ async function compareExisting(
   destSize: number,
   srcSize: number,
   srcDigest?: FileDigest,
-): Promise<CopyResult> {
+): Promise<PutResult> {
   const conflict = (why: string) =>
     new ReplicationRejectedError(
       `replica "${target.id}" (directory ${target.path}): a different file already exists at ${dest} (${why}); it is not overwritten`,
@@ -261,14 +249,11 @@ export async function listTargetSegments(root: string, opts: { stalePartialMs?: 
   return { segments, dayDirs, stalePartialsRemoved };
 }
 
-export interface DirectoryPruneSummary {
-  deleted: number;
-  bytes: number;
+export interface DirectoryPruneSummary extends PruneSummary {
   keptCount: number;
   keptBytes: number;
   removedDirs: number;
   stalePartialsRemoved: number;
-  errors: string[];
 }
 
 /**
@@ -329,3 +314,35 @@ export async function pruneDirectoryTarget(target: DirectoryReplica, opts: { now
   }
   return summary;
 }
+
+/**
+ * True when the same file (size, sha256) is already at its place on the
+ * target; a different file there is a ReplicationRejectedError.
+ */
+export async function directoryTargetHas(target: DirectoryReplica, seg: ReplicaSegment): Promise<boolean> {
+  const dest = directoryTargetPath(target.path, seg.cameraId, seg.fileName);
+  let size: number | undefined;
+  try {
+    size = await regularFileSize(dest);
+  } catch (e) {
+    throw down(target, `cannot stat ${dest}`, e);
+  }
+  if (size === undefined) return false;
+  const digest = await seg.digest();
+  await compareExisting(target, seg, dest, size, digest.bytes, digest);
+  return true;
+}
+
+/** `type: directory`: a mounted NAS, USB disk or share; keeps its own ring buffer when it has a retention. */
+export const directoryTargetType: TargetType<DirectoryReplica> = {
+  create: (config) => ({
+    id: config.id,
+    where: config.path,
+    has: (seg) => directoryTargetHas(config, seg),
+    put: (seg) => copyToDirectoryTarget(config, seg),
+    ...(config.retention.maxAgeSeconds !== undefined || config.retention.maxBytes !== undefined
+      ? { prune: (now?: number) => pruneDirectoryTarget(config, now === undefined ? {} : { now }) }
+      : {}),
+  }),
+  secrets: () => [],
+};

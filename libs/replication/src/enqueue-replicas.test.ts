@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ReplicaConfig } from '@tapo/config';
-import { REPLICATE_JOB_NAME, replicateJobId } from '@tapo/queues';
-import { REPLICATE_JOB_OPTIONS, enqueueReplicas, olderThanRetention, targetWantsCamera } from './replicate-job.js';
+import { REPLICATE_JOB_NAME, REPLICATE_JOB_OPTIONS, replicateJobId } from '@tapo/queues';
+import { enqueueReplicas, olderThanRetention, targetWantsCamera } from './enqueue-replicas.js';
 
 const dir = (over: Partial<ReplicaConfig> = {}): ReplicaConfig =>
   ({ id: 'nas', type: 'directory', path: '/mnt/nas', retention: {}, alertAfterSeconds: 300, ...over }) as ReplicaConfig;
@@ -17,12 +17,6 @@ describe('replicate jobs', () => {
     expect(olderThanRetention(t, { startMs: now - 3600_000 - 60_000, durationMs: 59_000 }, now)).toBe(true);
     expect(olderThanRetention(t, { startMs: now - 3600_000 - 60_000, durationMs: 61_000 }, now)).toBe(false);
     expect(olderThanRetention(dir(), { startMs: 0, durationMs: 0 }, now)).toBe(false);
-  });
-
-  it('options: many attempts, bounded history', () => {
-    expect(REPLICATE_JOB_OPTIONS.attempts).toBeGreaterThanOrEqual(1000);
-    expect(REPLICATE_JOB_OPTIONS.removeOnComplete).toEqual({ age: 86_400, count: 5000 });
-    expect(REPLICATE_JOB_OPTIONS.removeOnFail).toEqual({ age: 7 * 86_400 });
   });
 
   it('adds one LIFO job per matching target, with the deterministic id and no URL or token', async () => {

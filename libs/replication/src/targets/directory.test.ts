@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { directoryTargetPath, planDirectoryPrune, type TargetSegment } from './directory-target.js';
+import { directoryTargetPath, planDirectoryPrune, type TargetSegment } from './directory.js';
 
 const H = 3_600_000;
 const seg = (cameraId: string, startMs: number, bytes: number): TargetSegment => ({ cameraId, file: `${cameraId}/${startMs}`, path: `/nas/${cameraId}/${startMs}`, startMs, durationMs: 0, bytes });

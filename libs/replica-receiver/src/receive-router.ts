@@ -8,15 +8,33 @@ import type { Logger } from '@tapo/log';
 import { decodeReport } from '@tapo/ffmpeg';
 import { classifyMp4 } from '@tapo/mp4';
 import type { SegmentIndex } from '@tapo/segment-index';
-import { messageOf } from './errors.js';
-import { KeyedMutex, fsyncDir, partialPathFor, placeNoClobber, regularFileSize, removeStalePartials, sha256File, unlinkQuiet } from './fs-util.js';
-import { RECEIVE_PATH } from './http-target.js';
+import { KeyedMutex, fsyncDir, partialPathFor, placeNoClobber, regularFileSize, removeStalePartials, sha256File, unlinkQuiet } from '@tapo/durable-file';
+import { RECEIVE_PATH, REPLICA_HEADERS } from '@tapo/replica-protocol';
 import { matchBearer, receiveTarget, suspiciousRawPath, type ReceiveTarget } from './receive-auth.js';
+
+/** A received segment, stored in place and ready to be indexed. */
+export interface StoredSegment {
+  cameraId: string;
+  /** Relative to recordingsDir. */
+  file: string;
+  /** `replica:<token id>`; with storage: local this machine's name (so that its own prune and repair reach the file). */
+  host: string;
+  startMs: number;
+  /** 0 when the sender did not know. */
+  durationMs: number;
+  bytes: number;
+}
 
 export interface ReceiveRouterOptions {
   /** The live config: receive.tokens, receive.maxBytes, recordingsDir, cameras. */
   getConfig(): Pick<RecorderConfig, 'receive' | 'recordingsDir' | 'cameras'> & Partial<Pick<RecorderConfig, 'storage'>>;
-  index: SegmentIndex;
+  /** Read only: is a stored file indexed yet (HEAD indexes one that is not). */
+  index: Pick<SegmentIndex, 'get'>;
+  /**
+   * Indexes a stored segment; throws when it cannot (the upload is then
+   * answered 503 "stored but not indexed" and the sender's retry indexes it).
+   */
+  onStored(seg: StoredSegment): Promise<void>;
   logger: Logger;
   /** This machine's name: with storage: local, received segments are indexed under it, so this host's prune and repair reach them. */
   hostname?: string;
@@ -28,14 +46,21 @@ const MAX_DURATION_MS = 24 * 3600_000;
 /** Bodies up to this size are read and dropped before an early answer (see json()). */
 const DRAIN_MAX_BYTES = 64 * 1024 * 1024;
 
-/** Kinds of MP4 that play as they are (as @tapo/maintenance's isPlayable; not imported to keep the libs acyclic). */
+/** Kinds of MP4 that play as they are (the same rule as @tapo/segment-lifecycle's isPlayable). */
 export function playableKind(kind: string): boolean {
   return kind === 'clean' || kind === 'fragmented-clean';
 }
 
+/** An error's message, led by its code (ENOSPC, EACCES...) when the message does not say it. */
+function messageOf(e: unknown): string {
+  if (!(e instanceof Error)) return String(e);
+  const code = (e as { code?: unknown }).code;
+  return typeof code === 'string' && !e.message.includes(code) ? `${code}: ${e.message}` : e.message;
+}
+
 /** X-Segment-Duration-Ms, when it is a sane number (else 0: unknown). */
 function durationFrom(req: Request): number {
-  const d = Number(req.headers['x-segment-duration-ms']);
+  const d = Number(req.headers[REPLICA_HEADERS.durationMs]);
   return Number.isFinite(d) && d >= 0 && d <= MAX_DURATION_MS ? Math.round(d) : 0;
 }
 
@@ -58,12 +83,12 @@ class UploadError extends Error {
  * written). The file is stored as <recordingsDir>/<prefix+camera>/<day>/<name>
  * (renamed to the stored camera id), streamed to a dot-temp file, checked
  * (Content-Length, X-Content-SHA256, receive.maxBytes, playable MP4), then
- * linked into place (never over an existing file) and indexed with host
- * `replica:<token id>` (storage: local: this machine's name, so that its own
- * prune and repair jobs reach the file). Mount it before any auth or body parser of the board
- * (it has its own auth and reads the raw body).
+ * linked into place (never over an existing file) and handed to `onStored`
+ * with host `replica:<token id>` (storage: local: this machine's name, so that
+ * its own prune and repair jobs reach the file). Mount it before any auth or
+ * body parser of the board (it has its own auth and reads the raw body).
  */
-export function createReceiveRouter(o: ReceiveRouterOptions): Router {
+export function createReceiveRouter(options: ReceiveRouterOptions): Router {
   const r = express.Router();
   const lock = new KeyedMutex();
   const hashCache = new Map<string, string>();
@@ -78,7 +103,7 @@ export function createReceiveRouter(o: ReceiveRouterOptions): Router {
   const json = (req: Request, res: Response, status: number, body: Record<string, unknown>, close = false) => {
     if (res.headersSent) return;
     // The reason also as a header: a HEAD answer has no body.
-    if (typeof body.error === 'string') res.setHeader('X-Replica-Error', body.error.replace(/[^\x20-\x7e]/g, '?').slice(0, 300));
+    if (typeof body.error === 'string') res.setHeader(REPLICA_HEADERS.error, body.error.replace(/[^\x20-\x7e]/g, '?').slice(0, 300));
     const send = () => {
       if (!res.headersSent && !res.writableEnded) res.status(status).json(body);
     };
@@ -108,7 +133,7 @@ export function createReceiveRouter(o: ReceiveRouterOptions): Router {
 
   /** Auth + path checks shared by HEAD and PUT. Sends the error answer and returns undefined when refused. */
   const admit = (req: Request, res: Response) => {
-    const config = o.getConfig();
+    const config = options.getConfig();
     const token = matchBearer(req.headers.authorization, config.receive.tokens);
     if (!token) {
       res.setHeader('WWW-Authenticate', 'Bearer realm="tapo-recorder replica"');
@@ -127,10 +152,10 @@ export function createReceiveRouter(o: ReceiveRouterOptions): Router {
     return { config, token, t };
   };
 
-  const index = async (t: ReceiveTarget, bytes: number, durationMs: number, tokenId: string) => {
-    const local = o.getConfig().storage === 'local';
-    const host = local ? (o.hostname ?? os.hostname()) : `replica:${tokenId}`;
-    await o.index.upsert({ cameraId: t.cameraId, file: t.rel, startMs: t.startMs, durationMs, bytes, status: 'ok', host });
+  const stored = async (t: ReceiveTarget, bytes: number, durationMs: number, tokenId: string) => {
+    const local = options.getConfig().storage === 'local';
+    const host = local ? (options.hostname ?? os.hostname()) : `replica:${tokenId}`;
+    await options.onStored({ cameraId: t.cameraId, file: t.rel, host, startMs: t.startMs, durationMs, bytes });
   };
 
   r.head(ROUTE, async (req, res) => {
@@ -138,15 +163,15 @@ export function createReceiveRouter(o: ReceiveRouterOptions): Router {
     if (!a) return;
     try {
       const size = await regularFileSize(a.t.abs);
-      if (size === undefined || size < 0) return void res.status(404).set('X-Receive-Max-Bytes', String(a.config.receive.maxBytes)).end();
+      if (size === undefined || size < 0) return void res.status(404).set(REPLICA_HEADERS.maxBytes, String(a.config.receive.maxBytes)).end();
       const { sha256, bytes } = await storedHash(a.t.abs);
       // A file stored while the index was unreachable: index it now (the sender will not PUT again).
-      if (!(await o.index.get(a.t.cameraId, a.t.rel).catch(() => undefined))) {
-        await index(a.t, bytes, durationFrom(req), a.token.id).catch(() => {});
+      if (!(await options.index.get(a.t.cameraId, a.t.rel).catch(() => undefined))) {
+        await stored(a.t, bytes, durationFrom(req), a.token.id).catch(() => {});
       }
-      res.status(200).set({ 'Content-Length': String(bytes), 'X-Content-SHA256': sha256, 'X-Stored-File': a.t.rel }).end();
+      res.status(200).set({ 'Content-Length': String(bytes), [REPLICA_HEADERS.sha256]: sha256, [REPLICA_HEADERS.storedFile]: a.t.rel }).end();
     } catch (e) {
-      o.logger.warn({ err: e }, `replica HEAD ${a.t.rel} failed: ${messageOf(e)}`);
+      options.logger.warn({ err: e }, `replica HEAD ${a.t.rel} failed: ${messageOf(e)}`);
       res.status(500).end();
     }
   });
@@ -159,10 +184,10 @@ export function createReceiveRouter(o: ReceiveRouterOptions): Router {
     if (typeof lenText !== 'string' || !/^\d{1,15}$/.test(lenText)) return void json(req, res, 411, { error: 'Content-Length is required' }, true);
     const declared = Number(lenText);
     if (declared > config.receive.maxBytes) return void json(req, res, 413, { error: `the segment (${declared} bytes) is larger than receive.maxBytes (${config.receive.maxBytes})` });
-    const wantHash = String(req.headers['x-content-sha256'] ?? '').toLowerCase();
+    const wantHash = String(req.headers[REPLICA_HEADERS.sha256] ?? '').toLowerCase();
     if (!SHA256.test(wantHash)) return void json(req, res, 400, { error: 'X-Content-SHA256 (64 hex digits) is required' });
     const durationMs = durationFrom(req);
-    const log = o.logger.child({ sender: token.id, file: t.rel });
+    const log = options.logger.child({ sender: token.id, file: t.rel });
 
     /** Same name already stored: 200 when it is the same file, else 409. */
     const existing = async (): Promise<boolean> => {
@@ -170,7 +195,7 @@ export function createReceiveRouter(o: ReceiveRouterOptions): Router {
       if (size === undefined) return false;
       const same = size === declared && (await storedHash(t.abs)).sha256 === wantHash;
       if (!same) throw new UploadError(409, `a different file is already stored as ${t.rel}`);
-      await index(t, declared, durationMs, token.id).catch((e) => log.warn({ err: e }, `cannot index ${t.rel}: ${messageOf(e)}`));
+      await stored(t, declared, durationMs, token.id).catch((e) => log.warn({ err: e }, `cannot index ${t.rel}: ${messageOf(e)}`));
       json(req, res, 200, { stored: true, already: true, file: t.rel });
       return true;
     };
@@ -221,7 +246,7 @@ export function createReceiveRouter(o: ReceiveRouterOptions): Router {
       temp = undefined;
       await fsyncDir(path.dirname(t.abs));
       try {
-        await index(t, declared, durationMs, token.id);
+        await stored(t, declared, durationMs, token.id);
       } catch (e) {
         // The file is safe; the sender retries, and its HEAD indexes it.
         log.warn({ err: e }, `stored ${t.rel} but cannot index it: ${messageOf(e)}`);

@@ -1,0 +1,89 @@
+import type { ReplicaConfig } from '@tapo/config';
+import { sha256File, type FileDigest } from '@tapo/durable-file';
+import { SourceGoneError, errorCode } from '../errors.js';
+import type { HttpTargetOptions } from './http.js';
+
+/** One local segment file offered to a target. */
+export interface ReplicaSegment {
+  /** Absolute path of the local file. */
+  absPath: string;
+  cameraId: string;
+  /** Base name (<camera>-<stamp>Z.mp4). */
+  fileName: string;
+  /** UTC start, ms since epoch. */
+  startMs: number;
+  durationMs: number;
+  /** sha256 and size of the local file, read once however often it is asked (SourceGoneError when the file is gone). */
+  digest(): Promise<FileDigest>;
+}
+
+/** A segment for the targets: `digest` is computed on first use and kept. */
+export function replicaSegment(fields: Omit<ReplicaSegment, 'digest'>): ReplicaSegment {
+  let digest: Promise<FileDigest> | undefined;
+  return {
+    ...fields,
+    digest: () =>
+      (digest ??= sha256File(fields.absPath).catch((e: unknown) => {
+        throw errorCode(e) === 'ENOENT' ? new SourceGoneError(`${fields.absPath} is gone`) : e;
+      })),
+  };
+}
+
+export type PutOutcome = 'copied' | 'already';
+
+export interface PutResult extends FileDigest {
+  outcome: PutOutcome;
+  /** Where the copy is: its absolute path (directory), its URL without credentials (http); the target's `where` when `has` found it. */
+  to: string;
+}
+
+export interface PruneSummary {
+  deleted: number;
+  bytes: number;
+  /** One line per copy that could not be deleted. */
+  errors: string[];
+}
+
+/**
+ * What a replica target does. Every method reports its target's health the
+ * same way, by what it throws:
+ *   TargetDownError          unreachable / not mounted / full: the target is marked down, its queue waits and probes
+ *   ReplicationRejectedError the target said no for good (wrong token, a different file under that name): the job fails
+ *   SourceGoneError          the local file is gone: the job completes as skipped
+ * anything else is unexpected and retried with the job's backoff.
+ *
+ * Segments are whole, closed files here; a later live mode (fragments sent
+ * while the segment is still being written) is an optional method next to
+ * `put` that targets without it simply lack.
+ */
+export interface ReplicaTarget {
+  readonly id: string;
+  /** Where the copies go, for status pages and messages: the folder, the URL without credentials. */
+  readonly where: string;
+  /**
+   * True when the same file (size and sha256) is already there: the job completes as "already"
+   * without sending anything. False when nothing is stored under its name. A different file under
+   * that name is a ReplicationRejectedError.
+   */
+  has(seg: ReplicaSegment): Promise<boolean>;
+  /**
+   * Stores the segment, whole or not at all (never over an existing file). Idempotent: the same
+   * file already there (e.g. stored by another worker meanwhile) is 'already'.
+   */
+  put(seg: ReplicaSegment): Promise<PutResult>;
+  /** Deletes the copies the target's retention no longer keeps. Only targets that keep their own ring buffer have it. */
+  prune?(now?: number): Promise<PruneSummary>;
+}
+
+/** Options every target type may use. */
+export interface TargetOptions {
+  http?: HttpTargetOptions;
+}
+
+/** One `type:` of the config's `replicas:` (see ./index.ts for the registry). */
+export interface TargetType<C extends ReplicaConfig> {
+  /** A target for this config entry (no I/O: made per job from the live config). */
+  create(config: C, options: TargetOptions): ReplicaTarget;
+  /** Config values that must never reach a log line (tokens). */
+  secrets(config: C): string[];
+}
