@@ -27,6 +27,8 @@ await runMain('recorder', async () => {
     host: settings.boardHost,
     port: settings.boardPort,
     config,
+    index: worker.index,
+    segments: worker.segments,
     logger: logger.child({ app: 'board' }),
     ...(auth ? { auth } : {}),
   });

@@ -13,6 +13,7 @@ import type { ConfigSource } from '@tapo/config';
 import type { Logger } from '@tapo/log';
 import { readCounters, type ExportQueue, type MaintenanceQueue, type RecordQueue, type RepairQueue } from '@tapo/queues';
 import { SegmentIndex } from '@tapo/segment-index';
+import { SegmentLifecycle } from '@tapo/segment-lifecycle';
 import { createApiRouter, segmentsOverlapping } from './api.js';
 import { basicAuth, type BoardAuth } from './auth.js';
 import { bullBoardWriteGuard, hostGuard, sameOriginGuard } from './guard.js';
@@ -31,6 +32,8 @@ export interface BoardAppOptions {
   extraQueues?: Array<{ queue: Queue; description: string }>;
   /** The segment index (made from `redis` when not given). */
   index?: SegmentIndex;
+  /** The process's segment lifecycle: received segments go through it (one with no consumers when not given). */
+  segments?: SegmentLifecycle;
   redis: Redis;
   prefix: string;
   config?: ConfigSource;
@@ -60,13 +63,22 @@ export function createBoardApp(opts: BoardAppOptions): Express {
   // bearer token (config receive.tokens), so this router comes before basic auth.
   if (opts.config) {
     const config = opts.config;
+    const segments =
+      opts.segments ??
+      new SegmentLifecycle({
+        index,
+        recordingsDir: () => config.get().recordingsDir,
+        logger: opts.logger,
+        // The receiver only hands on segments it has checked: nothing here goes to the verify job.
+        enqueueVerify: async (ref) => {
+          throw new Error(`the board does not verify segments (${ref.file})`);
+        },
+      });
     app.use(
       createReceiveRouter({
         getConfig: () => config.get(),
         index,
-        onStored: async (seg) => {
-          await index.upsert({ ...seg, status: 'ok' });
-        },
+        onStored: async (seg) => void (await segments.playable({ ...seg, how: 'received', status: 'ok' })),
         logger: opts.logger,
       }),
     );

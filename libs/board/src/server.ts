@@ -8,6 +8,7 @@ import type { ConfigSource } from '@tapo/config';
 import type { Logger } from '@tapo/log';
 import { createMaintenanceQueue, createRecordQueue, createRedis, createRepairQueue, createReplicateQueue, replicateQueueName } from '@tapo/queues';
 import { SegmentIndex } from '@tapo/segment-index';
+import type { SegmentLifecycle } from '@tapo/segment-lifecycle';
 import { checkExposure, type BoardAuth } from './auth.js';
 import { createBoardApp } from './app.js';
 
@@ -25,6 +26,9 @@ export interface BoardServerOptions {
   /** Connection caps; default BOARD_MAX_CONNECTIONS (256) and BOARD_MAX_CONNECTIONS_PER_CLIENT (64). */
   maxConnections?: number;
   maxConnectionsPerClient?: number;
+  /** The process's segment index and lifecycle when the board shares a process with a worker (all-in-one). */
+  index?: SegmentIndex;
+  segments?: SegmentLifecycle;
   logger: Logger;
 }
 
@@ -85,7 +89,7 @@ export async function startBoardServer(opts: BoardServerOptions): Promise<BoardS
   maintenanceQueue.on('error', () => {});
   const exportQueue = createExportQueue(redis, opts.prefix);
   exportQueue.on('error', () => {});
-  const index = new SegmentIndex(redis, opts.prefix);
+  const index = opts.index ?? new SegmentIndex(redis, opts.prefix);
   // Alerts and off-site copies in Bull Board: the notify queue and one replicate queue per target.
   const extraQueues: Array<{ queue: Queue; description: string }> = [
     { queue: createNotifyQueue(redis, opts.prefix), description: 'Alert messages (webhook / ntfy), retried while a target is down' },
@@ -107,6 +111,7 @@ export async function startBoardServer(opts: BoardServerOptions): Promise<BoardS
     maintenanceQueue,
     exportQueue,
     index,
+    ...(opts.segments ? { segments: opts.segments } : {}),
     redis,
     prefix: opts.prefix,
     logger: opts.logger,

@@ -1,4 +1,5 @@
 import os from 'node:os';
+import { isPlayable } from '@tapo/segment-lifecycle';
 import { createHash } from 'node:crypto';
 import { mkdir, open, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
@@ -45,11 +46,6 @@ const ROUTE = `${RECEIVE_PATH}/:camera/:file`;
 const MAX_DURATION_MS = 24 * 3600_000;
 /** Bodies up to this size are read and dropped before an early answer (see json()). */
 const DRAIN_MAX_BYTES = 64 * 1024 * 1024;
-
-/** Kinds of MP4 that play as they are (the same rule as @tapo/segment-lifecycle's isPlayable). */
-export function playableKind(kind: string): boolean {
-  return kind === 'clean' || kind === 'fragmented-clean';
-}
 
 /** An error's message, led by its code (ENOSPC, EACCES...) when the message does not say it. */
 function messageOf(e: unknown): string {
@@ -228,8 +224,8 @@ export function createReceiveRouter(options: ReceiveRouterOptions): Router {
       // or sample tables that lie, pass the first but not the second). Decode errors in a file that
       // decodes to the end are kept (a camera's Wi-Fi loses packets; the intrusion must still be off-site)
       // and logged; a file with no decodable video is refused.
-      const c = await classifyMp4(temp).catch((e: Error) => ({ kind: 'garbage', reason: e.message }));
-      if (!playableKind(c.kind)) throw new UploadError(422, `not a playable MP4 (${c.kind}): ${c.reason}`);
+      const c = await classifyMp4(temp).catch((e: Error) => ({ kind: 'garbage' as const, reason: e.message }));
+      if (!isPlayable(c.kind)) throw new UploadError(422, `not a playable MP4 (${c.kind}): ${c.reason}`);
       const dec = await decodeReport(temp, { timeoutMs: 120_000 });
       if (!dec.readable) throw new UploadError(422, `not a playable MP4: ${dec.detail.replaceAll(temp, t.fileName)}`);
       if (dec.videoFrames === 0) throw new UploadError(422, 'not a playable MP4: no video frame decodes');

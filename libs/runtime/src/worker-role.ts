@@ -15,6 +15,8 @@ import { replicationConsumer } from './replication-consumer.js';
 export interface WorkerRole {
   record: RecordWorker;
   files: FileWorkers;
+  /** The process's one segment index. */
+  index: SegmentIndex;
   /** Every segment of this process goes through it (verify → index → consumers). */
   segments: SegmentLifecycle;
   /** The live fragment stream of each camera recorded here. */
@@ -93,6 +95,7 @@ export async function startWorkerRole(opts: WorkerRoleOptions): Promise<WorkerRo
   return {
     record,
     files,
+    index,
     segments,
     live,
     async close() {
