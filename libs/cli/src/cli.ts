@@ -106,6 +106,7 @@ export async function runCli(argv: string[], io: { out: NodeJS.WriteStream; err:
         from: { type: 'string' },
         to: { type: 'string' },
         'no-decode': { type: 'boolean' },
+        'full-decode': { type: 'boolean' },
       },
     });
     if (!(cmd in HELP) || cmd === 'main') throw new UsageError(`unknown command "${cmd}" (try: recorder --help)`);
@@ -331,6 +332,7 @@ export async function runCli(argv: string[], io: { out: NodeJS.WriteStream; err:
     const dest = values.out ? path.resolve(values.out) : abs;
     const ok = await runRepairChain(abs, decision, {
       dest,
+      fullDecode: !!values['full-decode'] || (loaded?.repair.fullDecode ?? false),
       ...(reference ? { reference } : {}),
       onProgress: progressBar(io.err),
       onEvent: (e) => {

@@ -13,7 +13,7 @@ Commands:
   export <camera> --from <time> --to <time> --out <file>
                               join the segments of a time range into one MP4 (an export job, with progress)
   prune [--dry-run]           apply the retention limits now (--dry-run: only list what would go)
-  repair <file> [--reference <good file>] [--out <file>]
+  repair <file> [--reference <good file>] [--out <file>] [--full-decode]
                               verify and repair a segment now
   repair --queue <file>       enqueue a verify/repair job instead (seen in Bull Board)
   verify <file> [--no-decode] what kind of MP4 it is, what is wrong, how many frames play
@@ -26,7 +26,7 @@ Environment: REDIS_URL, RECORDER_QUEUE_PREFIX, RECORDER_CONFIG (see README).`,
   segments: `recorder segments <camera> [--from <time>] [--to <time>] [--config FILE]\n\nTimes: ISO 8601 (2026-11-27T03:00:00Z) or relative (-2h, -30m). Default: the last 24 hours.`,
   export: `recorder export <camera> --from <time> --to <time> --out <file> [--config FILE]\n\nEnqueues an export job (a worker joins the camera's segments in the range with\nffmpeg's concat demuxer, whole segments, no re-encoding), shows its progress,\nand copies the result to --out. Times: ISO 8601 or relative (-2h).`,
   prune: `recorder prune [--dry-run] [--config FILE]\n\nDeletes the oldest segments until every camera's maxAge / maxSize and the\nminFreeDisk floor hold. --dry-run prints what would be deleted and deletes nothing.`,
-  repair: `recorder repair <file> [--reference <good file>] [--out <file>] [--config FILE]
+  repair: `recorder repair <file> [--reference <good file>] [--out <file>] [--full-decode] [--config FILE]
 recorder repair --queue <file> [--reference <good file>]
 
 Classifies the file and runs the repair chain now: a cut fragmented MP4 is
@@ -34,7 +34,10 @@ trimmed to its last complete samples, an MP4 with its moov at the end gets it
 moved to the front, an MP4 without moov (killed mid-write) is rebuilt from a
 reference segment of the same camera (default: the nearest good one in the
 index). Without --out the original is replaced, only once the repaired file
-verifies. --queue enqueues a job instead (the file must be inside recordingsDir).
+verifies: every video sample's structure is checked and the first and last GOP
+are decoded (--full-decode, or repair.fullDecode in the config: decode every
+frame, ~10x slower). --queue enqueues a job instead (the file must be inside
+recordingsDir).
 Works without a cameras file (then a file without moov needs --reference).`,
   verify: `recorder verify <file> [--no-decode]
 

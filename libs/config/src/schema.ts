@@ -189,9 +189,11 @@ export const ConfigSchema = z
       .object({
         /** After trimming a cut fragmented segment, also remux it to a regular fast-start MP4. */
         remuxFragmented: z.boolean().default(false),
+        /** Prove a repaired file plays by decoding every frame (slow) instead of the sample check + first/last GOP decode. */
+        fullDecode: z.boolean().default(false),
       })
       .strict()
-      .default({ remuxFragmented: false }),
+      .default({ remuxFragmented: false, fullDecode: false }),
     /** An empty `cameras:` (everything commented out) means none. */
     cameras: z.preprocess((v) => v ?? [], z.array(CameraSchema)),
     /** Off-site copies of every closed segment. */
@@ -236,7 +238,7 @@ export interface RecorderConfig {
   minFreeDisk: FreeDiskFloor;
   pruneEverySeconds: number;
   storage: 'shared' | 'local';
-  repair: { remuxFragmented: boolean };
+  repair: { remuxFragmented: boolean; fullDecode: boolean };
   cameras: CameraConfig[];
   replicas: ReplicaConfig[];
   receive: ReceiveConfig;

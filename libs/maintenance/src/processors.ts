@@ -119,6 +119,7 @@ export async function processRepair(deps: FileJobDeps, job: Job<RepairJobData>):
   const at = { step: data.step, then: data.then ?? [], fallbacks: data.fallbacks };
   try {
     const { result, detail } = await applyRepairStep(data.step, abs, abs, {
+      fullDecode: config.repair.fullDecode,
       ...(reference ? { reference } : {}),
       onProgress: (done, total) => void job.updateProgress(Math.round((done / Math.max(1, total)) * 100)).catch(() => {}),
     });

@@ -48,12 +48,12 @@ export async function applyRepairStep(
   step: RepairStep,
   input: string,
   dest: string,
-  opts: { reference?: string; onProgress?(done: number, total: number): void } = {},
+  opts: { reference?: string; onProgress?(done: number, total: number): void; fullDecode?: boolean } = {},
 ): Promise<StepDone> {
   const tmp = tempPathFor(dest, step);
   try {
     const result = await runRepairStep(step, input, tmp, opts);
-    const swap = await replaceWhenVerified(dest, tmp);
+    const swap = await replaceWhenVerified(dest, tmp, { fullDecode: !!opts.fullDecode });
     if (!swap.replaced) throw new Error(swap.detail);
     return { result, detail: swap.detail };
   } catch (e) {
@@ -75,7 +75,7 @@ export type ChainEvent =
 export async function runRepairChain(
   input: string,
   decision: RepairDecision,
-  opts: { dest?: string; reference?: string; onProgress?(done: number, total: number): void; onEvent?(e: ChainEvent): void } = {},
+  opts: { dest?: string; reference?: string; fullDecode?: boolean; onProgress?(done: number, total: number): void; onEvent?(e: ChainEvent): void } = {},
 ): Promise<boolean> {
   const dest = opts.dest ?? input;
   let from = input;
@@ -84,7 +84,7 @@ export async function runRepairChain(
   for (;;) {
     const here: ChainPosition = at;
     try {
-      const done = await applyRepairStep(here.step, from, dest, { ...(opts.reference ? { reference: opts.reference } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
+      const done = await applyRepairStep(here.step, from, dest, { fullDecode: !!opts.fullDecode, ...(opts.reference ? { reference: opts.reference } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
       opts.onEvent?.({ type: 'done', step: here.step, done });
       from = dest;
       at = chainNext(here, true);

@@ -13,7 +13,7 @@ export function demoConfig(cameraUrl: string, recordingsDir = './recordings'): R
     minFreeDisk: { percent: 5 },
     pruneEverySeconds: 60,
     storage: 'shared',
-    repair: { remuxFragmented: false },
+    repair: { remuxFragmented: false, fullDecode: false },
     replicas: [],
     receive: { tokens: [], maxBytes: 2 * 1024 ** 3 },
     alerts: { offlineAfterSeconds: 30, minIntervalSeconds: 60, diskNearlyFullPercent: 97, targets: [] },
