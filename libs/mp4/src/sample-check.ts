@@ -80,16 +80,16 @@ function addSample(t: Track, offset: number, size: number, sync: boolean, dts: n
  * Checks every sample of `path` (see the file comment). Never throws for a bad file: `ok` false with
  * the reason; I/O errors are thrown.
  */
-export async function checkSamples(path: string): Promise<SampleCheck> {
+export async function checkSamples(path: string, opts: { onGops?(gops: GopTimes): void } = {}): Promise<SampleCheck> {
   const fh = await open(path, 'r');
   try {
-    return await checkOpen(fh);
+    return await checkOpen(fh, opts);
   } finally {
     await fh.close();
   }
 }
 
-async function checkOpen(fh: FileHandle): Promise<SampleCheck> {
+async function checkOpen(fh: FileHandle, opts: { onGops?(gops: GopTimes): void }): Promise<SampleCheck> {
   const result: SampleCheck = { ok: false, detail: '', videoSamples: 0, syncSamples: 0, nals: 0, bytesRead: 0 };
   try {
     const cls = await classifyOpen(fh);
@@ -113,8 +113,11 @@ async function checkOpen(fh: FileHandle): Promise<SampleCheck> {
       result.detail = 'no H.264 video track: sample placement checked only';
       return result;
     }
+    // The GOP times come from the tables alone: a caller can start decoding the ends while the walk reads.
+    const gops = gopTimes(video);
+    opts.onGops?.(gops);
     await walkVideo(fh, video, result);
-    result.gops = gopTimes(video);
+    result.gops = gops;
     result.ok = true;
     result.detail = `${result.videoSamples} video samples (${result.syncSamples} keyframes, ${result.nals} NAL units) walked to their ends`;
     return result;
