@@ -2,7 +2,8 @@
 // (length-prefixed NAL units), the audio chunks interleaved between them, and where the data ends.
 import type { FileHandle } from 'node:fs/promises';
 import { unescapeRbsp } from './bit-reader.js';
-import { BlockReader } from './file-io.js';
+import { readSync } from 'node:fs';
+import { BLOCK_SIZE as BLOCK, BlockReader } from './file-io.js';
 import { GrowableF64, GrowableI32, GrowableU32 } from './growable.js';
 import {
   isSlice,
@@ -64,6 +65,11 @@ export interface ScanResult {
 }
 
 const NEED = 8192; // bytes to have in the window before checking a NAL unit (covers SEI/SPS/PPS bodies)
+/** Granularity of the main window's lazy loads: a large slice's payload between two such pieces is never read. */
+const PIECE = 4096;
+/** A load that starts less than this past the previous one's end is a sequential run: its reads grow (to READ_MAX). */
+const SKIP_MIN = 16 * 1024;
+const READ_MAX = 1024 * 1024;
 const QUICK_TYPES = new Set([1, 5, 6, 7, 8, 9]); // NAL types that may begin an access unit after a gap
 
 interface CheckedNal {
@@ -91,7 +97,7 @@ export async function scanMdat(
   opts: { dataEndIsClean: boolean; onProgress?(done: number, total: number): void },
 ): Promise<ScanResult> {
   const ls = video.lengthSize;
-  const main = new BlockReader(fh, end);
+  const main = new LazyBlockReader(fh.fd, end, (await fh.stat()).size);
   const ahead = new BlockReader(fh, end, 64 * 1024); // small look-ahead reads (next NAL header, an audio frame)
   const vOffsets = new GrowableF64();
   const vSizes = new GrowableU32();
@@ -153,6 +159,30 @@ export async function scanMdat(
     }
   };
 
+  /** Loads the bytes of main's window that check (and addNal) may read for the NAL unit at p. */
+  const loadForCheck = (p: number): void => {
+    main.load(p, p + ls + 1);
+    const w = main.current;
+    const i = p - w.start;
+    if (p + ls + 1 > end || i + ls + 1 > w.buf.length) return;
+    let len = 0;
+    for (let k = 0; k < ls; k++) len = len * 256 + w.buf[i + k]!;
+    const h = w.buf[i + ls]!;
+    if (len < 1 || len > video.maxNalSize || p + ls + len > end || !validNalHeader(h, video.allowedTypes)) return; // check reads no more
+    const type = h & 0x1f;
+    // Slice headers are parsed from at most 64 bytes, SPS/PPS from at most 1024 (unescaped to ≤ 256),
+    // an SEI whole when it lies in the window (validSei).
+    const body = type === NAL_SEI ? len : type === NAL_SPS || type === NAL_PPS ? Math.min(len, 1024) : Math.min(len, 64);
+    main.load(p + ls, p + ls + body);
+  };
+
+  /** main's window if it holds [p, p+need) (with what check reads at p loaded), else undefined. */
+  const mainWindowForCheck = (p: number, need: number): { buf: Buffer; start: number } | undefined => {
+    if (!main.holds(p, need)) return undefined;
+    loadForCheck(p);
+    return main.current;
+  };
+
   const canStartAu = (n: CheckedNal) => (n.info.slice ? n.info.slice.firstMb === 0 : n.info.type === NAL_AUD || n.info.type === NAL_SEI || n.info.type === NAL_SPS || n.info.type === NAL_PPS);
 
   /** true/false when frame_num can be checked against the previous reference picture, undefined otherwise. */
@@ -167,7 +197,11 @@ export async function scanMdat(
 
   const audioAt = async (p: number): Promise<number> => {
     if (!audioParser || p >= end) return -1;
-    const w = main.window(p, audioParser.maxFrameBytes) ?? (await ahead.cover(p, audioParser.maxFrameBytes));
+    let w: { buf: Buffer; start: number };
+    if (main.holds(p, audioParser.maxFrameBytes)) {
+      main.load(p, p + audioParser.maxFrameBytes);
+      w = main.current;
+    } else w = await ahead.cover(p, audioParser.maxFrameBytes);
     return audioParser.frameLength(w.buf, p - w.start, Math.min(w.buf.length, end - w.start));
   };
 
@@ -180,13 +214,13 @@ export async function scanMdat(
     if (frameNumFits(n) === true) return true;
     const q = p + n.total;
     if (q === end) return true;
-    const w = main.window(q, NEED) ?? (await ahead.cover(q, NEED));
+    const w = mainWindowForCheck(q, NEED) ?? (await ahead.cover(q, NEED));
     if (check(w.buf, w.start, q)) return true;
     return (await audioAt(q)) > 0;
   };
 
   const resumesAt = async (p: number): Promise<CheckedNal | undefined> => {
-    const w = main.window(p, NEED) ?? (await ahead.cover(p, NEED));
+    const w = mainWindowForCheck(p, NEED) ?? (await ahead.cover(p, NEED));
     const n = check(w.buf, w.start, p);
     if (!n || !canStartAu(n)) return undefined;
     return (await evidence(p, n)) ? n : undefined;
@@ -246,7 +280,12 @@ export async function scanMdat(
       const stop = Math.min(end, w.start + w.buf.length - ls - 1);
       if (stop <= r) break;
       const b = w.buf;
+      let loadedTo = r; // b holds the bytes before loadedTo (from r on)
       for (; r < stop; r++) {
+        if (r + ls + 1 > loadedTo) {
+          loadedTo = Math.min(stop + ls + 1, r + PIECE);
+          main.load(r, loadedTo);
+        }
         const i = r - w.start;
         let len = 0;
         for (let k = 0; k < ls; k++) len = len * 256 + b[i + k]!;
@@ -263,6 +302,7 @@ export async function scanMdat(
   let stopReason = 'reached the end of the media data';
   while (pos < end) {
     const w = await main.cover(pos, NEED);
+    loadForCheck(pos);
     if (opts.onProgress && main.loads !== lastProgressLoads) {
       lastProgressLoads = main.loads;
       opts.onProgress(pos - start, end - start);
@@ -272,6 +312,7 @@ export async function scanMdat(
       const newAu = au === undefined || startsAccessUnit(au.state, n.info);
       if (!newAu || (canStartAu(n) && (await evidence(pos, n)))) {
         if (newAu) finishAu();
+        if ((n.sps && !inbandSps) || (n.pps && !inbandPps)) main.load(pos, pos + n.total); // addNal keeps a copy
         addNal(pos, n, w.buf, w.start);
         pos += n.total;
         continue;
@@ -294,6 +335,7 @@ export async function scanMdat(
     // Tail: keep the open access unit unless the bytes here continue it (a cut slice of the same picture).
     const lastAudioEnd = gap.frames.length ? gap.frames[gap.frames.length - 2]! + gap.frames[gap.frames.length - 1]! : pos;
     const tw = await main.cover(pos, NEED);
+    main.load(pos, pos + ls + 64); // what continuesAu and cutNalAt read
     if (au && continuesAu(tw.buf, tw.start, pos, au.state)) {
       au = undefined;
       droppedTailSamples++;
@@ -378,5 +420,85 @@ export function validSei(b: Uint8Array, start: number, end: number): boolean {
     size += r[i++]!;
     i += size;
     if (i > r.length || type > 1000) return false;
+  }
+}
+
+/**
+ * The window of a BlockReader (same positions, sizes and `loads` as one, so the scan's decisions do not
+ * change), but its bytes are read only where `load` asks for them, in PIECE-sized pieces: a scan that
+ * hops over large NAL units reads a fraction of the file.
+ */
+class LazyBlockReader {
+  private readonly buf: Buffer;
+  private winStart = 0;
+  private winLen = 0;
+  /** Per PIECE of the window: its bytes have been read. */
+  private readonly loaded: Uint8Array;
+  loads = 0;
+  /** Read-ahead size of the next load, and where the last one ended (absolute). */
+  private next = PIECE;
+  private lastEnd = -Infinity;
+
+  constructor(
+    private readonly fd: number,
+    readonly limit: number,
+    /** File size: a block read stops there (as BlockReader's short read at EOF). */
+    private readonly fileBytes: number,
+    readonly blockSize = BLOCK,
+  ) {
+    this.buf = Buffer.allocUnsafe(blockSize);
+    this.loaded = new Uint8Array(Math.ceil(blockSize / PIECE));
+  }
+
+  /** The whole window (its bytes valid only where loaded). */
+  get current(): { buf: Buffer; start: number } {
+    return { buf: this.buf.subarray(0, this.winLen), start: this.winStart };
+  }
+
+  /** Whether the window holds [pos, pos+need) (clipped to `limit`): BlockReader.window's test. */
+  holds(pos: number, need: number): boolean {
+    const end = Math.min(pos + need, this.limit);
+    return pos >= this.winStart && end <= this.winStart + this.winLen;
+  }
+
+  /** BlockReader.cover, without reading: the window moves to pos unless it holds [pos, pos+need) (nothing is read yet). */
+  async cover(pos: number, need: number): Promise<{ buf: Buffer; start: number }> {
+    if (!this.holds(pos, need)) {
+      this.winStart = pos;
+      this.winLen = Math.max(0, Math.min(this.blockSize, this.limit - pos, this.fileBytes - pos));
+      this.loaded.fill(0);
+      this.loads++;
+      // The loads are synchronous: let the event loop run once per block (as BlockReader's async read did).
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    return this.current;
+  }
+
+  /** Reads the window's bytes in [from, to) (clipped to the window) unless they are already loaded. */
+  load(from: number, to: number): void {
+    const a = Math.max(from, this.winStart) - this.winStart;
+    const b = Math.min(to, this.winStart + this.winLen) - this.winStart;
+    if (b <= a) return;
+    let first = Math.floor(a / PIECE);
+    let last = Math.floor((b - 1) / PIECE);
+    while (first <= last && this.loaded[first]) first++;
+    while (last >= first && this.loaded[last]) last--;
+    if (first > last) return;
+    const s = first * PIECE;
+    // Small NAL units and audio frames back to back: read ahead in growing pieces (as a block read would).
+    const gap = this.winStart + s - this.lastEnd;
+    this.next = gap >= 0 && gap < SKIP_MIN ? Math.min(READ_MAX, this.next * 2) : PIECE;
+    const e = Math.min(this.winLen, Math.max(last + 1, Math.ceil((s + this.next) / PIECE)) * PIECE);
+    // Synchronous positioned reads (as SampleCheck's): a few KB each, one per large NAL unit, where an
+    // async read's round trip through the thread pool would cost more than the bytes it skips.
+    let got = 0;
+    while (got < e - s) {
+      const r = readSync(this.fd, this.buf, s + got, e - s - got, this.winStart + s + got);
+      if (r === 0) break;
+      got += r;
+    }
+    if (got < e - s) this.buf.fill(0, s + got, e); // the file shrank under the scan
+    this.loaded.fill(1, first, Math.ceil(e / PIECE));
+    this.lastEnd = this.winStart + e;
   }
 }
