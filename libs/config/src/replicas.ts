@@ -30,7 +30,53 @@ export interface HttpReplica extends ReplicaBase {
   /** Secret: never logged, never in job data. */
   token: string;
 }
-export type ReplicaConfig = DirectoryReplica | HttpReplica;
+export interface S3Replica extends ReplicaBase {
+  type: 's3';
+  /** http(s) URL of the S3 API (no trailing slash), e.g. https://s3.eu-central-003.backblazeb2.com. */
+  endpoint: string;
+  region: string;
+  bucket: string;
+  /** Key prefix of every copy: ends with "/", no leading "/". Keys are <prefix><camera>/<day>/<file>. */
+  prefix: string;
+  /** Secret (redacted from logs). */
+  accessKeyId: string;
+  /** Secret: never logged, never in job data. */
+  secretAccessKey: string;
+  /** https://endpoint/bucket/key (true, default: MinIO, B2, Garage…) instead of https://bucket.endpoint/key. */
+  forcePathStyle: boolean;
+}
+export type ReplicaConfig = DirectoryReplica | HttpReplica | S3Replica;
+
+/** The S3 API's URL: http or https, a host, no user:pass, query or fragment. */
+const s3Endpoint = z
+  .string()
+  .min(1, 'must not be empty')
+  .refine(
+    (u) => {
+      if (u === '') return true; // "must not be empty" says it
+      try {
+        const p = new URL(u);
+        return (p.protocol === 'http:' || p.protocol === 'https:') && p.hostname.length > 0 && !p.username && !p.password && !p.search && !p.hash;
+      } catch {
+        return false;
+      }
+    },
+    { message: 'must be an http:// or https:// URL without credentials or query, e.g. https://s3.eu-central-003.backblazeb2.com' },
+  );
+
+/** S3 bucket names (AWS: 3-63 of a-z 0-9 . -; other services are a little looser). */
+const s3Bucket = z
+  .string()
+  .min(1, 'must not be empty')
+  .regex(/^(?:[A-Za-z0-9][A-Za-z0-9._-]{0,254})?$/, 'must be a bucket name (letters, digits, ".", "-" or "_"; no "/")');
+
+const s3Prefix = z
+  .string()
+  .default('tapo-recorder/')
+  .refine((p) => p.endsWith('/') && p.length > 1, { message: 'must end with "/" (e.g. "tapo-recorder/")' })
+  .refine((p) => !p.startsWith('/'), { message: 'must not start with "/"' })
+  .refine((p) => !p.split('/').slice(0, -1).some((part) => part === '' || part === '.' || part === '..'), { message: 'must not contain "//", "./" or "../"' })
+  .refine((p) => !/[\u0000-\u001f\u007f\\]/.test(p), { message: 'must not contain control characters or "\\"' });
 
 /** The `replicas:` entry schema: each type's own fields next to the fields every type has (`common`). */
 export function replicaSchema<Common extends z.ZodRawShape>(common: Common, fields: { httpUrl: z.ZodType<string> }) {
@@ -53,11 +99,30 @@ export function replicaSchema<Common extends z.ZodRawShape>(common: Common, fiel
         ...common,
       })
       .strict(),
+    z
+      .object({
+        type: z.literal('s3'),
+        /** The S3 API, e.g. https://s3.eu-central-003.backblazeb2.com or http://127.0.0.1:9000. */
+        endpoint: s3Endpoint,
+        region: z.string().min(1, 'must not be empty').default('us-east-1'),
+        bucket: s3Bucket,
+        /** Where below the bucket the copies go. */
+        prefix: s3Prefix,
+        /** Write them as ${ENV_VAR}. */
+        accessKeyId: z.string().min(1, 'must not be empty'),
+        secretAccessKey: z.string().min(1, 'must not be empty'),
+        forcePathStyle: z.boolean().default(true),
+        ...common,
+      })
+      .strict(),
   ]);
 }
 
 /** A validated entry's own fields (what the schema above gives for each type). */
-type RawFields = { type: 'directory'; path: string } | { type: 'http'; url: string; token: string };
+type RawFields =
+  | { type: 'directory'; path: string }
+  | { type: 'http'; url: string; token: string }
+  | { type: 's3'; endpoint: string; region: string; bucket: string; prefix: string; accessKeyId: string; secretAccessKey: string; forcePathStyle: boolean };
 type OwnFields<T extends ReplicaConfig['type']> = Extract<ReplicaConfig, { type: T }> extends infer R ? (R extends unknown ? Omit<R, keyof ReplicaBase> : never) : never;
 
 export interface ReplicaResolveContext {
@@ -80,6 +145,18 @@ const RESOLVE: { [T in ReplicaConfig['type']]: (raw: Extract<RawFields, { type: 
     return { fields: { type: 'directory', path: target } };
   },
   http: (raw) => ({ fields: { type: 'http', url: raw.url.replace(/\/+$/, ''), token: raw.token } }),
+  s3: (raw) => ({
+    fields: {
+      type: 's3',
+      endpoint: raw.endpoint.replace(/\/+$/, ''),
+      region: raw.region,
+      bucket: raw.bucket,
+      prefix: raw.prefix,
+      accessKeyId: raw.accessKeyId,
+      secretAccessKey: raw.secretAccessKey,
+      forcePathStyle: raw.forcePathStyle,
+    },
+  }),
 };
 
 export function resolveReplicaFields(raw: RawFields, ctx: ReplicaResolveContext): ResolvedFields {

@@ -1,6 +1,7 @@
 import type { ReplicaConfig } from '@tapo/config';
 import { directoryTargetType } from './directory.js';
 import { httpTargetType } from './http.js';
+import { s3TargetType } from './s3.js';
 import type { ReplicaTarget, TargetOptions, TargetType } from './target.js';
 
 /**
@@ -12,6 +13,7 @@ import type { ReplicaTarget, TargetOptions, TargetType } from './target.js';
 const TARGET_TYPES: { [K in ReplicaConfig['type']]: TargetType<Extract<ReplicaConfig, { type: K }>> } = {
   directory: directoryTargetType,
   http: httpTargetType,
+  s3: s3TargetType,
 };
 
 function typeOf<C extends ReplicaConfig>(config: C): TargetType<C> {
