@@ -21,7 +21,8 @@ const apps = readdirSync(path.join(root, 'apps')).filter(
 );
 
 /** npm packages loaded from node_modules at run time (they read files next to their own code). */
-const EXTERNAL = ['pino', 'pino-pretty', 'thread-stream', 'express', '@bull-board/api', '@bull-board/express', '@bull-board/ui'];
+// The S3 SDK (~650 KB) is loaded from node_modules on first use of an s3 target, so a worker without one does not hold its source.
+const EXTERNAL = ['pino', 'pino-pretty', 'thread-stream', 'express', '@bull-board/api', '@bull-board/express', '@bull-board/ui', '@aws-sdk/client-s3'];
 const packageName = (spec) => (spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]);
 const someExternal = {
   name: 'some-npm-packages-external',

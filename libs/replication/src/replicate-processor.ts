@@ -23,6 +23,7 @@ import { TargetHealth, type BackoffRange, type TargetState } from './target-heal
 import { createReplicaTarget, replicaSecrets } from './targets/index.js';
 import type { HttpTargetOptions } from './targets/http.js';
 import { replicaSegment, type PutResult, type ReplicaTarget } from './targets/target.js';
+import { closeS3Clients } from './targets/s3.js';
 
 /** What one replicate job needs. */
 export interface ReplicateContext {
@@ -283,6 +284,8 @@ export async function startReplicationWorkers(options: ReplicationWorkersOptions
       if (timer) clearInterval(timer);
       await syncing?.catch(() => {});
       await Promise.allSettled([...running.keys()].map((n) => stop(n)));
+      // Kept S3 connections would hold the process open after shutdown.
+      closeS3Clients();
     },
   };
 }
