@@ -59,6 +59,11 @@ export function errorCode(e: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
+/** What to throw when the local segment file cannot be read: SourceGoneError when it is gone (pruned meanwhile), the error itself otherwise. */
+export function asSourceError(e: unknown, absPath: string): unknown {
+  return errorCode(e) === 'ENOENT' ? new SourceGoneError(`${absPath} is gone`) : e;
+}
+
 /** True for a network error that means the peer is down or unreachable (TLS failures included: the peer must be fixed). */
 export function isNetworkDownError(e: unknown): boolean {
   const code = errorCode(e);

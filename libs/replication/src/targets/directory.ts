@@ -15,7 +15,7 @@ import {
 } from '@tapo/durable-file';
 import { planPrune, type PruneCandidate } from '@tapo/retention';
 import { dayFolderName, parseSegmentFileName, resolveInside } from '@tapo/storage';
-import { ReplicationRejectedError, SourceGoneError, TargetDownError, errorCode, messageOf } from '../errors.js';
+import { ReplicationRejectedError, asSourceError, TargetDownError, errorCode, messageOf } from '../errors.js';
 import type { PruneSummary, PutResult, ReplicaSegment, TargetType } from './target.js';
 
 /** The local file, as copyToDirectoryTarget needs it. */
@@ -69,8 +69,7 @@ export async function copyToDirectoryTarget(target: DirectoryReplica, src: Local
   try {
     source = await open(src.absPath, 'r');
   } catch (e) {
-    if (errorCode(e) === 'ENOENT') throw new SourceGoneError(`${src.absPath} is gone`);
-    throw e;
+    throw asSourceError(e, src.absPath);
   }
   let temp: string | undefined;
   try {

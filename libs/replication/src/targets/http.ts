@@ -6,7 +6,7 @@ import type { HttpReplica } from '@tapo/config';
 import { redactUrl } from '@tapo/log';
 import { parseSegmentFileName } from '@tapo/storage';
 import { REPLICA_HEADERS, segmentUrl } from '@tapo/replica-protocol';
-import { ReplicationRejectedError, SourceGoneError, TargetDownError, errorCode, isNetworkDownError, isRetryableStatus, messageOf } from '../errors.js';
+import { ReplicationRejectedError, SourceGoneError, asSourceError, TargetDownError, errorCode, isNetworkDownError, isRetryableStatus, messageOf } from '../errors.js';
 import { replicaSegment, type PutResult, type ReplicaSegment, type ReplicaTarget, type TargetType } from './target.js';
 
 export interface HttpTargetOptions {
@@ -197,8 +197,7 @@ export function httpTarget(target: HttpReplica, options: HttpTargetOptions = {})
     try {
       size = (await stat(seg.absPath)).size;
     } catch (e) {
-      if (errorCode(e) === 'ENOENT') throw new SourceGoneError(`${seg.absPath} is gone`);
-      throw e;
+      throw asSourceError(e, seg.absPath);
     }
     if (size !== digest.bytes) throw new Error(`${seg.absPath} changed while it was hashed (${digest.bytes} → ${size} bytes)`);
     const maxHeader = head.headers[REPLICA_HEADERS.maxBytes];

@@ -3,7 +3,7 @@ import type { ListObjectsV2CommandOutput, S3Client } from '@aws-sdk/client-s3';
 import type { ReplicaConfig } from '@tapo/config';
 import { planPrune, type PruneCandidate } from '@tapo/retention';
 import { dayFolderName, parseSegmentFileName } from '@tapo/storage';
-import { ReplicationRejectedError, SourceGoneError, TargetDownError, errorCode, isNetworkDownError, isRetryableStatus, messageOf } from '../errors.js';
+import { ReplicationRejectedError, SourceGoneError, asSourceError, TargetDownError, isNetworkDownError, isRetryableStatus, messageOf } from '../errors.js';
 import type { PruneSummary, PutResult, ReplicaSegment, ReplicaTarget, TargetType } from './target.js';
 
 export type S3Replica = Extract<ReplicaConfig, { type: 's3' }>;
@@ -186,8 +186,7 @@ export function s3Target(config: S3Replica, options: S3TargetOptions = {}): Repl
     try {
       fh = await open(seg.absPath, 'r');
     } catch (e) {
-      if (errorCode(e) === 'ENOENT') throw new SourceGoneError(`${seg.absPath} is gone`);
-      throw e;
+      throw asSourceError(e, seg.absPath);
     }
     let body: ReturnType<FileHandle['createReadStream']> | undefined;
     try {

@@ -1,6 +1,6 @@
 import type { ReplicaConfig } from '@tapo/config';
 import { sha256File, type FileDigest } from '@tapo/durable-file';
-import { SourceGoneError, errorCode } from '../errors.js';
+import { asSourceError } from '../errors.js';
 import type { HttpTargetOptions } from './http.js';
 
 /** One local segment file offered to a target. */
@@ -24,7 +24,7 @@ export function replicaSegment(fields: Omit<ReplicaSegment, 'digest'>): ReplicaS
     ...fields,
     digest: () =>
       (digest ??= sha256File(fields.absPath).catch((e: unknown) => {
-        throw errorCode(e) === 'ENOENT' ? new SourceGoneError(`${fields.absPath} is gone`) : e;
+        throw asSourceError(e, fields.absPath);
       })),
   };
 }
