@@ -116,32 +116,43 @@ export class SegmentLifecycle {
    * unknown size: the file's. Rejects only when the index cannot be written.
    */
   async playable(seg: SegmentRef & { how: PlayableHow; status?: 'ok' | 'repaired'; startMs?: number; durationMs?: number; bytes?: number }): Promise<PlayableSegment> {
-    const startMs = seg.startMs ?? this.startOf(seg.file);
-    const durationMs = seg.durationMs ?? (await this.opts.index.get(seg.cameraId, seg.file).catch(() => undefined))?.durationMs ?? 0;
-    const bytes = seg.bytes ?? (await this.sizeOf(seg.file));
-    const done: PlayableSegment = { cameraId: seg.cameraId, file: seg.file, host: seg.host, startMs, durationMs, bytes, status: seg.status ?? 'ok', how: seg.how };
-    await this.opts.index.upsert({ cameraId: done.cameraId, file: done.file, startMs, durationMs, bytes, status: done.status, host: done.host });
+    const rec = await this.write(seg, seg.status ?? 'ok');
+    const done: PlayableSegment = { cameraId: rec.cameraId, file: rec.file, host: rec.host, startMs: rec.startMs, durationMs: rec.durationMs, bytes: rec.bytes, status: seg.status ?? 'ok', how: seg.how };
     await this.deliver(done);
     return done;
   }
 
   /** Index a segment that is not (yet) playable: pending (a repair is under way) or unrecoverable. */
-  async setStatus(seg: SegmentRef & { durationMs?: number }, status: Exclude<SegmentStatus, 'ok' | 'repaired'>): Promise<void> {
-    const durationMs = seg.durationMs ?? (await this.opts.index.get(seg.cameraId, seg.file).catch(() => undefined))?.durationMs ?? 0;
-    await this.opts.index.upsert({ cameraId: seg.cameraId, file: seg.file, startMs: this.startOf(seg.file), durationMs, bytes: await this.sizeOf(seg.file), status, host: seg.host });
+  async setStatus(seg: SegmentRef & { durationMs?: number; bytes?: number }, status: Exclude<SegmentStatus, 'ok' | 'repaired'>): Promise<void> {
+    await this.write(seg, status);
   }
 
   private async check(from: SegmentRef, how: PlayableHow, durationMs: number, bytes?: number): Promise<Mp4Classification> {
     const seg: SegmentRef = { cameraId: from.cameraId, file: from.file, host: from.host };
     const c = await this.classify(path.join(this.opts.recordingsDir(), seg.file));
     const size = c.fileBytes || bytes;
-    if (isPlayable(c.kind)) {
-      await this.playable({ ...seg, how, status: 'ok', durationMs, ...(size !== undefined ? { bytes: size } : {}) });
-    } else {
-      await this.opts.index.upsert({ cameraId: seg.cameraId, file: seg.file, startMs: this.startOf(seg.file), durationMs, bytes: size ?? (await this.sizeOf(seg.file)), status: 'pending', host: seg.host });
+    const known = { ...seg, durationMs, ...(size !== undefined ? { bytes: size } : {}) };
+    if (isPlayable(c.kind)) await this.playable({ ...known, how, status: 'ok' });
+    else {
+      await this.setStatus(known, 'pending');
       await this.opts.enqueueVerify(seg, `${how === 'closed' ? 'closed by ffmpeg' : 'found by scan'} but ${c.kind}: ${c.reason}`);
     }
     return c;
+  }
+
+  /** The index record: unknown start from the file name, duration from the index's earlier record (else 0), size from the file. */
+  private async write(seg: SegmentRef & { startMs?: number; durationMs?: number; bytes?: number }, status: SegmentStatus): Promise<SegmentRecord> {
+    const rec: SegmentRecord = {
+      cameraId: seg.cameraId,
+      file: seg.file,
+      startMs: seg.startMs ?? this.startOf(seg.file),
+      durationMs: seg.durationMs ?? (await this.opts.index.get(seg.cameraId, seg.file).catch(() => undefined))?.durationMs ?? 0,
+      bytes: seg.bytes ?? (await this.sizeOf(seg.file)),
+      status,
+      host: seg.host,
+    };
+    await this.opts.index.upsert(rec);
+    return rec;
   }
 
   private async deliver(seg: PlayableSegment): Promise<void> {
