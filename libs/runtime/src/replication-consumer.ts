@@ -1,5 +1,4 @@
 import type { RecorderConfig } from '@tapo/config';
-import type { Logger } from '@tapo/log';
 import { enqueueReplicas, type ReplicateQueues } from '@tapo/replication';
 import type { SegmentConsumer } from '@tapo/segment-lifecycle';
 
@@ -9,7 +8,7 @@ import type { SegmentConsumer } from '@tapo/segment-lifecycle';
  * installation are not sent on (as before the lifecycle: two installations
  * replicating to each other must not bounce every segment back).
  */
-export function replicationConsumer(deps: { queues: ReplicateQueues; getConfig(): RecorderConfig; logger: Logger }): SegmentConsumer {
+export function replicationConsumer(deps: { queues: ReplicateQueues; getConfig(): RecorderConfig }): SegmentConsumer {
   return {
     name: 'replication',
     async playable(seg) {

@@ -49,21 +49,20 @@ export async function startWorkerRole(opts: WorkerRoleOptions): Promise<WorkerRo
   const alerting = startAlerting(ctx);
   const index = new SegmentIndex(redis, opts.prefix);
 
-  // Set below; the lifecycle only enqueues once segments arrive, after the file workers exist.
-  let files: FileWorkers | undefined;
+  // The verify jobs go to the file workers' repair queue; a report before they are up (the startup scan) waits for it.
+  let filesStarted!: (f: FileWorkers) => void;
+  const filesReady = new Promise<FileWorkers>((resolve) => (filesStarted = resolve));
   const segments = new SegmentLifecycle({
     index,
     recordingsDir: () => opts.getConfig().recordingsDir,
     logger: opts.logger,
-    enqueueVerify: async (ref, reason) => {
-      if (!files) throw new Error('the file workers are not started yet');
-      await enqueueVerify(files.repairQueue, { ...ref, reason });
-    },
+    enqueueVerify: async (ref, reason) => void (await enqueueVerify((await filesReady).repairQueue, { ...ref, reason })),
   });
   const replicateQueuesByTarget = replicateQueues(redis, opts.prefix, opts.getConfig().storage, hostname);
-  segments.register(replicationConsumer({ queues: replicateQueuesByTarget, getConfig: opts.getConfig, logger: opts.logger }));
+  segments.register(replicationConsumer({ queues: replicateQueuesByTarget, getConfig: opts.getConfig }));
 
-  files = await startFileWorkers({ ...ctx, index, segments, onEvent: (e) => alerting.onFileEvent(e) });
+  const files = await startFileWorkers({ ...ctx, index, segments, onEvent: (e) => alerting.onFileEvent(e) });
+  filesStarted(files);
   const replication = await startReplicationWorkers({
     ...ctx,
     onTargetState: (targetId, state) => alerting.onReplicaState(targetId, state),
@@ -88,7 +87,7 @@ export async function startWorkerRole(opts: WorkerRoleOptions): Promise<WorkerRo
     hostname,
     segments: fanOutSegmentEvents(lifecycleEvents, live.segmentEvents),
     onFailure: (cameraId, kind) => {
-      if (kind === 'disk-full') void files!.pruneNow(`disk full while recording ${cameraId}`).catch(() => {});
+      if (kind === 'disk-full') void files.pruneNow(`disk full while recording ${cameraId}`).catch(() => {});
     },
   });
 
@@ -101,7 +100,7 @@ export async function startWorkerRole(opts: WorkerRoleOptions): Promise<WorkerRo
     async close() {
       await record.close();
       await live.close();
-      await files!.close();
+      await files.close();
       await exportWorker.close();
       await replication.close();
       await replicateQueuesByTarget.close();
