@@ -128,3 +128,16 @@ describe.skipIf(!available.ok)('sim-camera --null-sprop', { timeout: 30_000 }, (
     }
   });
 });
+
+describe.skipIf(!available.ok)('sim-camera credentials', { timeout: 30_000 }, () => {
+  it('a password starting with "-" (1 random base64url password in 64) is a password, not an option', async () => {
+    const cam = await startSimCamera({ user: 'demo', password: '-Zx9_k-Q' });
+    try {
+      const r = await ffprobe(cam.url('stream1'));
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toContain('"h264"');
+    } finally {
+      await cam.stop();
+    }
+  });
+});

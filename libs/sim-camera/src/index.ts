@@ -94,7 +94,8 @@ export async function startSimCamera(opts: SimCameraOptions = {}): Promise<SimCa
 async function start(opts: SimCameraOptions, port: number): Promise<SimCamera> {
   const host = opts.host ?? '127.0.0.1';
   const args = [SCRIPT, '--host', host, '--port', String(port)];
-  if (opts.user && opts.password) args.push('--user', opts.user, '--password', opts.password);
+  // `--name=value`: a value starting with '-' (a random base64url password does, 1 time in 64) is not taken for an option.
+  if (opts.user && opts.password) args.push(`--user=${opts.user}`, `--password=${opts.password}`);
   if (opts.width) args.push('--width', String(opts.width));
   if (opts.height) args.push('--height', String(opts.height));
   if (opts.fps) args.push('--fps', String(opts.fps));
