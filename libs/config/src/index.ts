@@ -21,6 +21,7 @@ export {
   type ReceiveConfig,
   type ReceiveToken,
 } from './schema.js';
+export { replicaKeyText, type ReplicaEncryption, type S3Replica } from './replicas.js';
 export { parseBytes, parseFreeDiskFloor, freeDiskFloorBytes } from './size.js';
 export { parseConfig, loadConfigFile, validateConfig, resolveConfigPath, systemFolderProblem, type ConfigLocation } from './load.js';
 export { readRuntimeSettings, DEFAULT_REDIS_URL, type RuntimeSettings } from './env.js';

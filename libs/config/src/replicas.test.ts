@@ -75,3 +75,52 @@ describe('type: s3 (config side)', () => {
     }
   });
 });
+
+describe('encryption (config side)', () => {
+  const FILE = '/etc/recorder/cameras.yml';
+  const KEY = 'tapo-key-v1:' + Buffer.alloc(32, 7).toString('base64url');
+  const env = { B2_KEY_ID: '0031234567890abc', B2_SECRET: 'K003verysecretvalue0123456789', REPLICA_KEY: KEY, BAD_KEY: 'tapo-key-v1:' + Buffer.alloc(31, 9).toString('base64url') };
+  const s3 = 'type: s3, endpoint: "https://s3.example.com", bucket: my-cams, accessKeyId: "${B2_KEY_ID}", secretAccessKey: "${B2_SECRET}"';
+  const yaml = (entry: string) => `recordingsDir: /srv/rec\ncameras:\n  - { id: cam1, url: "rtsp://u:p@cam/1" }\nreplicas:\n  - { id: r1, ${entry} }\n`;
+  const problem = (entry: string): string => {
+    try {
+      parseConfig(yaml(entry), FILE, env);
+    } catch (e) {
+      expect(e).toBeInstanceOf(ConfigError);
+      const m = (e as Error).message;
+      expect(m.split('\n'), m).toHaveLength(1);
+      for (const secret of [KEY, env.BAD_KEY, KEY.slice(12), env.BAD_KEY.slice(12)]) expect(m).not.toContain(secret);
+      return m;
+    }
+    throw new Error('no ConfigError');
+  };
+
+  it('parses the key of an s3 and a directory entry (hideNames defaults to false)', async () => {
+    const { replicaKeyText } = await import('./replicas.js');
+    const a = parseConfig(yaml(`${s3}, encryption: { key: "\${REPLICA_KEY}" }`), FILE, env).replicas[0]!;
+    expect(a.type).toBe('s3');
+    if (a.type !== 's3' || !a.encryption) throw new Error('no encryption');
+    expect(a.encryption.hideNames).toBe(false);
+    expect(a.encryption.key.id).toMatch(/^[0-9a-f]{16}$/);
+    expect(replicaKeyText(a.encryption.key)).toBe(KEY);
+    expect(JSON.stringify(a)).not.toContain(KEY.slice(12));
+    const d = parseConfig(yaml('type: directory, path: /mnt/nas, encryption: { key: "${REPLICA_KEY}", hideNames: true }'), FILE, env).replicas[0]!;
+    if (d.type !== 'directory' || !d.encryption) throw new Error('no encryption');
+    expect(d.encryption.hideNames).toBe(true);
+    expect(d.encryption.key.id).toBe(a.encryption.key.id);
+    expect(parseConfig(yaml('type: directory, path: /mnt/nas'), FILE, env).replicas[0]).not.toHaveProperty('encryption');
+  });
+
+  it('a bad key is one line naming the field, never the key', () => {
+    expect(problem(`${s3}, encryption: { key: "\${BAD_KEY}" }`)).toMatch(/field "replicas\[0\]\.encryption\.key": the key holds 31 bytes, expected 32/);
+    expect(problem('type: directory, path: /mnt/nas, encryption: { key: "not-a-key" }')).toMatch(/replicas\[0\]\.encryption\.key.*must start with "tapo-key-v1:".*recorder keygen/);
+    expect(problem('type: directory, path: /mnt/nas, encryption: { key: "" }')).toMatch(/replicas\[0\]\.encryption\.key.*is empty/);
+    expect(problem('type: directory, path: /mnt/nas, encryption: { key: "${NO_SUCH_VAR}" }')).toMatch(/NO_SUCH_VAR/);
+    expect(problem('type: directory, path: /mnt/nas, encryption: { key: "${REPLICA_KEY}", hide: true }')).toMatch(/encryption.*unknown key "hide"/);
+  });
+
+  it('refuses encryption on an http entry', () => {
+    const m = problem('type: http, url: "https://office:3000", token: 0123456789abcdef0123, encryption: { key: "${REPLICA_KEY}" }');
+    expect(m).toMatch(/replicas\[0\]\.encryption.*not for type http.*play and index.*https.*token/);
+  });
+});

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { parseReplicaKey, type ReplicaKey } from '@tapo/replica-crypto';
 import { z } from 'zod';
 import type { RetentionLimits } from './schema.js';
 
@@ -18,10 +19,21 @@ interface ReplicaBase {
   /** Seconds of failing before a "replica unreachable" alert. */
   alertAfterSeconds: number;
 }
+/**
+ * Client-side encryption of a target's copies (directory, s3): the key never leaves this
+ * installation; losing it loses the footage. Not for http (the receiver must play and index).
+ */
+export interface ReplicaEncryption {
+  /** Secret: never logged, never in job data (its text form: replicaKeyText, for redaction). */
+  key: ReplicaKey;
+  /** Camera ids replaced by key.cameraAlias(id) in every copy name. */
+  hideNames: boolean;
+}
 export interface DirectoryReplica extends ReplicaBase {
   type: 'directory';
   /** Absolute path. */
   path: string;
+  encryption?: ReplicaEncryption;
 }
 export interface HttpReplica extends ReplicaBase {
   type: 'http';
@@ -44,6 +56,7 @@ export interface S3Replica extends ReplicaBase {
   secretAccessKey: string;
   /** https://endpoint/bucket/key (true, default: MinIO, B2, Garage…) instead of https://bucket.endpoint/key. */
   forcePathStyle: boolean;
+  encryption?: ReplicaEncryption;
 }
 export type ReplicaConfig = DirectoryReplica | HttpReplica | S3Replica;
 
@@ -78,6 +91,37 @@ const s3Prefix = z
   .refine((p) => !p.split('/').slice(0, -1).some((part) => part === '' || part === '.' || part === '..'), { message: 'must not contain "//", "./" or "../"' })
   .refine((p) => !/[\u0000-\u001f\u007f\\]/.test(p), { message: 'must not contain control characters or "\\"' });
 
+/** `encryption: { key: ${REPLICA_KEY}, hideNames: false }` (directory and s3). */
+const encryptionSchema = z
+  .object({
+    /** Write it as ${ENV_VAR}; `recorder keygen` prints one. */
+    key: z.string(),
+    hideNames: z.boolean().default(false),
+  })
+  .strict()
+  .optional();
+
+/** The text a parsed key came from, for redaction only (a WeakMap: never serialised with the config). */
+const keyTexts = new WeakMap<ReplicaKey, string>();
+
+/** The text form of a key parsed from a config (for `secrets()` / log redaction); undefined for keys made elsewhere. */
+export function replicaKeyText(key: ReplicaKey): string | undefined {
+  return keyTexts.get(key);
+}
+
+function resolveEncryption(raw: RawEncryption | undefined): { encryption?: ReplicaEncryption } | { problem: { field: string; message: string } } {
+  if (raw === undefined) return {};
+  let key: ReplicaKey;
+  try {
+    key = parseReplicaKey(raw.key, 'the key');
+  } catch (e) {
+    // parseReplicaKey's messages never hold the key; keep them to one line anyway.
+    return { problem: { field: 'encryption.key', message: (e instanceof Error ? e.message : String(e)).split('\n')[0]! } };
+  }
+  keyTexts.set(key, raw.key.trim());
+  return { encryption: { key, hideNames: raw.hideNames } };
+}
+
 /** The `replicas:` entry schema: each type's own fields next to the fields every type has (`common`). */
 export function replicaSchema<Common extends z.ZodRawShape>(common: Common, fields: { httpUrl: z.ZodType<string> }) {
   return z.discriminatedUnion('type', [
@@ -86,6 +130,8 @@ export function replicaSchema<Common extends z.ZodRawShape>(common: Common, fiel
         type: z.literal('directory'),
         /** A mounted NAS, USB disk or network share. */
         path: z.string().min(1, 'must not be empty'),
+        /** Seal the copies with a key of this installation's (recorder keygen). */
+        encryption: encryptionSchema,
         ...common,
       })
       .strict(),
@@ -96,6 +142,8 @@ export function replicaSchema<Common extends z.ZodRawShape>(common: Common, fiel
         url: fields.httpUrl,
         /** The token the other installation lists under receive.tokens. */
         token: z.string().min(16, 'must be at least 16 characters (use a long random token)'),
+        /** Refused at resolve (one clear line instead of "unknown key"). */
+        encryption: z.unknown().optional(),
         ...common,
       })
       .strict(),
@@ -112,6 +160,7 @@ export function replicaSchema<Common extends z.ZodRawShape>(common: Common, fiel
         accessKeyId: z.string().min(1, 'must not be empty'),
         secretAccessKey: z.string().min(1, 'must not be empty'),
         forcePathStyle: z.boolean().default(true),
+        encryption: encryptionSchema,
         ...common,
       })
       .strict(),
@@ -119,10 +168,24 @@ export function replicaSchema<Common extends z.ZodRawShape>(common: Common, fiel
 }
 
 /** A validated entry's own fields (what the schema above gives for each type). */
+interface RawEncryption {
+  key: string;
+  hideNames: boolean;
+}
 type RawFields =
-  | { type: 'directory'; path: string }
-  | { type: 'http'; url: string; token: string }
-  | { type: 's3'; endpoint: string; region: string; bucket: string; prefix: string; accessKeyId: string; secretAccessKey: string; forcePathStyle: boolean };
+  | { type: 'directory'; path: string; encryption?: RawEncryption | undefined }
+  | { type: 'http'; url: string; token: string; encryption?: unknown }
+  | {
+      type: 's3';
+      endpoint: string;
+      region: string;
+      bucket: string;
+      prefix: string;
+      accessKeyId: string;
+      secretAccessKey: string;
+      forcePathStyle: boolean;
+      encryption?: RawEncryption | undefined;
+    };
 type OwnFields<T extends ReplicaConfig['type']> = Extract<ReplicaConfig, { type: T }> extends infer R ? (R extends unknown ? Omit<R, keyof ReplicaBase> : never) : never;
 
 export interface ReplicaResolveContext {
@@ -142,21 +205,38 @@ const RESOLVE: { [T in ReplicaConfig['type']]: (raw: Extract<RawFields, { type: 
     if (inside(target, ctx.recordingsDir) || inside(ctx.recordingsDir, target)) {
       return { problem: { field: 'path', message: `${target} overlaps recordingsDir (${ctx.recordingsDir}): a copy must live on another disk or share` } };
     }
-    return { fields: { type: 'directory', path: target } };
+    const enc = resolveEncryption(raw.encryption);
+    if ('problem' in enc) return enc;
+    return { fields: { type: 'directory', path: target, ...enc } };
   },
-  http: (raw) => ({ fields: { type: 'http', url: raw.url.replace(/\/+$/, ''), token: raw.token } }),
-  s3: (raw) => ({
-    fields: {
-      type: 's3',
-      endpoint: raw.endpoint.replace(/\/+$/, ''),
-      region: raw.region,
-      bucket: raw.bucket,
-      prefix: raw.prefix,
-      accessKeyId: raw.accessKeyId,
-      secretAccessKey: raw.secretAccessKey,
-      forcePathStyle: raw.forcePathStyle,
-    },
-  }),
+  http: (raw) => {
+    if (raw.encryption !== undefined) {
+      return {
+        problem: {
+          field: 'encryption',
+          message: 'is not for type http: the receiving installation must play and index the copies; use an https:// url and a token instead',
+        },
+      };
+    }
+    return { fields: { type: 'http', url: raw.url.replace(/\/+$/, ''), token: raw.token } };
+  },
+  s3: (raw) => {
+    const enc = resolveEncryption(raw.encryption);
+    if ('problem' in enc) return enc;
+    return {
+      fields: {
+        type: 's3',
+        endpoint: raw.endpoint.replace(/\/+$/, ''),
+        region: raw.region,
+        bucket: raw.bucket,
+        prefix: raw.prefix,
+        accessKeyId: raw.accessKeyId,
+        secretAccessKey: raw.secretAccessKey,
+        forcePathStyle: raw.forcePathStyle,
+        ...enc,
+      },
+    };
+  },
 };
 
 export function resolveReplicaFields(raw: RawFields, ctx: ReplicaResolveContext): ResolvedFields {

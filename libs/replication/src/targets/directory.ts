@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, open, readdir, rmdir, stat, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import type { DirectoryReplica } from '@tapo/config';
+import { replicaKeyText, type DirectoryReplica } from '@tapo/config';
 import {
   fsyncDir,
   isPartialName,
@@ -16,6 +16,7 @@ import {
 import { planPrune, type PruneCandidate } from '@tapo/retention';
 import { dayFolderName, parseSegmentFileName, resolveInside } from '@tapo/storage';
 import { ReplicationRejectedError, asSourceError, TargetDownError, errorCode, messageOf } from '../errors.js';
+import type { CopyNaming } from './copy-names.js';
 import type { PruneSummary, PutResult, ReplicaSegment, TargetType } from './target.js';
 
 /** The local file, as copyToDirectoryTarget needs it. */
@@ -332,6 +333,11 @@ export async function directoryTargetHas(target: DirectoryReplica, seg: ReplicaS
   return true;
 }
 
+/** How this replica names its copies (copy-names.ts, prefix ""): with its key when it encrypts. */
+export function directoryNaming(config: DirectoryReplica): CopyNaming {
+  return { prefix: '', ...(config.encryption ? { key: config.encryption.key, hideNames: config.encryption.hideNames } : {}) };
+}
+
 /** `type: directory`: a mounted NAS, USB disk or share; keeps its own ring buffer when it has a retention. */
 export const directoryTargetType: TargetType<DirectoryReplica> = {
   create: (config) => ({
@@ -343,5 +349,8 @@ export const directoryTargetType: TargetType<DirectoryReplica> = {
       ? { prune: (now?: number) => pruneDirectoryTarget(config, now === undefined ? {} : { now }) }
       : {}),
   }),
-  secrets: () => [],
+  secrets: (config) => {
+    const keyText = config.encryption ? replicaKeyText(config.encryption.key) : undefined;
+    return keyText ? [keyText] : [];
+  },
 };

@@ -1,9 +1,10 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import type { ListObjectsV2CommandOutput, S3Client } from '@aws-sdk/client-s3';
-import type { ReplicaConfig } from '@tapo/config';
+import { replicaKeyText, type ReplicaConfig } from '@tapo/config';
 import { planPrune, type PruneCandidate } from '@tapo/retention';
 import { dayFolderName, parseSegmentFileName } from '@tapo/storage';
 import { ReplicationRejectedError, SourceGoneError, asSourceError, TargetDownError, isNetworkDownError, isRetryableStatus, messageOf } from '../errors.js';
+import type { CopyNaming } from './copy-names.js';
 import type { PruneSummary, PutResult, ReplicaSegment, ReplicaTarget, TargetType } from './target.js';
 
 export type S3Replica = Extract<ReplicaConfig, { type: 's3' }>;
@@ -96,6 +97,16 @@ async function clientFor(config: S3Replica, options: S3TargetOptions): Promise<{
   }
   clients.set(key, client);
   return { sdk, client };
+}
+
+/** The (kept) client of an s3 replica with the default timeouts: for code that reads a bucket outside a target (restore, listings). */
+export function s3ClientFor(config: S3Replica): Promise<{ sdk: Sdk; client: S3Client }> {
+  return clientFor(config, {});
+}
+
+/** How this replica names its copies (copy-names.ts): its prefix, and its key when it encrypts. */
+export function s3Naming(config: S3Replica): CopyNaming {
+  return { prefix: config.prefix, ...(config.encryption ? { key: config.encryption.key, hideNames: config.encryption.hideNames } : {}) };
 }
 
 /** Closes the kept connections of every S3 target (tests, shutdown). */
@@ -306,5 +317,5 @@ export function s3Target(config: S3Replica, options: S3TargetOptions = {}): Repl
 
 export const s3TargetType: TargetType<S3Replica> = {
   create: (config) => s3Target(config),
-  secrets: (config) => [config.secretAccessKey, config.accessKeyId].filter((s) => s.length > 0),
+  secrets: (config) => [config.secretAccessKey, config.accessKeyId, config.encryption ? (replicaKeyText(config.encryption.key) ?? '') : ''].filter((s) => s.length > 0),
 };
