@@ -1,14 +1,16 @@
 // The `type: s3` replica target against s3rver (a local S3 implementation):
 // put / has / idempotence, a different object under the key, wrong keys,
 // a missing bucket, the local file gone, the server down, and the bucket's
-// ring buffer (prune by age and by size, never outside the prefix).
+// ring buffer (prune by age and by size, never outside the prefix); encrypted
+// (no plaintext in the bucket, tamper / wrong key detected, live chunks joined).
 import { createHash, createHmac } from 'node:crypto';
 import http, { type IncomingMessage } from 'node:http';
 import net from 'node:net';
-import { copyFileSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { pipeline } from 'node:stream/promises';
+import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig, type ReplicaConfig } from '@tapo/config';
 import {
@@ -22,7 +24,9 @@ import {
   replicaSegment,
   type ReplicaSegment,
 } from '@tapo/replication';
+import { ReplicaCryptoError, createOpenStream, generateKeyText, parseReplicaKey, sealBuffer, type ReplicaKey } from '@tapo/replica-crypto';
 import { dayFolderName, segmentFileName } from '@tapo/storage';
+import { copyName, liveChunkName, sealContext } from '../libs/replication/src/targets/copy-names.js';
 import { makeFragmented } from './helpers/media.js';
 import { tempDir } from './helpers/env.js';
 
@@ -237,6 +241,167 @@ describe('s3 replica target', () => {
     for (const k of [keyOf(fresh, 'ring/'), outside, stranger]) expect(keys).toContain(k);
     // Other prefixes' copies are untouched too.
     expect(keys.filter((k) => k.startsWith('tapo-recorder/'))).toHaveLength(1);
+  });
+
+  describe('encrypted', () => {
+    const SEALED = 'sealed-cams';
+    const KEY_TEXT = generateKeyText();
+    const key = parseReplicaKey(KEY_TEXT);
+    const encEnv = { ...KEYS, REPLICA_KEY: KEY_TEXT };
+    const encConfig = (extra = '', env: Record<string, string> = encEnv) => ({
+      ...(config(`, prefix: "house/", encryption: { key: "\${REPLICA_KEY}", hideNames: true }${extra}`, env) as Extract<ReplicaConfig, { type: 's3' }>),
+      bucket: SEALED,
+    });
+    const naming = { prefix: 'house/', key, hideNames: true };
+    const allObjects = async () => ((await direct.send(new ListObjectsV2Command({ Bucket: SEALED }))).Contents ?? []).map((o) => o.Key!).sort();
+    const getObject = async (Key: string) => {
+      const got = await direct.send(new GetObjectCommand({ Bucket: SEALED, Key }));
+      return { body: Buffer.from(await got.Body!.transformToByteArray()), metadata: got.Metadata ?? {} };
+    };
+    /** Opens a sealed object through createOpenStream (what restore does). */
+    const openObject = async (k: ReplicaKey, Key: string, cameraId: string, fileName: string): Promise<Buffer> => {
+      const got = await direct.send(new GetObjectCommand({ Bucket: SEALED, Key }));
+      const parts: Buffer[] = [];
+      await pipeline(got.Body as NodeJS.ReadableStream, createOpenStream(k, sealContext(cameraId, fileName), `s3://${SEALED}/${Key}`), async (plain: AsyncIterable<Buffer>) => {
+        for await (const b of plain) parts.push(b);
+      });
+      return Buffer.concat(parts);
+    };
+
+    beforeAll(async () => {
+      await direct.send(new CreateBucketCommand({ Bucket: SEALED }));
+    });
+
+    it('no plaintext and no camera id in the bucket; has / put again are "already"; the key is a secret', async () => {
+      const cfg = encConfig();
+      expect(replicaSecrets(cfg)).toEqual(expect.arrayContaining([KEY_TEXT]));
+      const target = createReplicaTarget(cfg);
+      const segs = [segment('cam1', new Date(now - 2 * HOUR)), segment('cam2', new Date(now - 2 * HOUR + 5_000))];
+      for (const seg of segs) {
+        expect(await target.has(seg)).toBe(false);
+        const r = await target.put(seg);
+        expect(r).toEqual({ outcome: 'copied', sha256: sha256(seg.absPath), bytes: statSync(seg.absPath).size, to: `s3://${SEALED}/${copyName(naming, seg.cameraId, seg.fileName)}` });
+      }
+      const keys = await allObjects();
+      expect(keys).toEqual(segs.map((s) => copyName(naming, s.cameraId, s.fileName)).sort());
+      for (const k of keys) {
+        expect(k).toMatch(/^house\/c[0-9a-f]{16}\/\d{4}-\d{2}-\d{2}\/c[0-9a-f]{16}-\d{8}T\d{6}Z\.mp4\.tenc$/);
+        for (const cam of ['cam1', 'cam2']) expect(k).not.toContain(cam);
+        const { body, metadata } = await getObject(k);
+        for (const marker of ['ftyp', 'moof', 'mdat', 'cam1', 'cam2']) expect(body.includes(Buffer.from(marker)), `${marker} in ${k}`).toBe(false);
+        expect(metadata).not.toHaveProperty('sha256');
+        expect(metadata).not.toHaveProperty('camera');
+        expect(JSON.stringify(metadata)).not.toMatch(/cam[12]/);
+        expect(metadata).toMatchObject({ 'key-id': key.id, 'plain-bytes': String(statSync(mp4).size) });
+        for (const v of Object.values(metadata)) expect(v).not.toBe(sha256(mp4));
+      }
+      // The plaintext comes back whole through createOpenStream.
+      const plain = await openObject(key, copyName(naming, 'cam1', segs[0]!.fileName), 'cam1', segs[0]!.fileName);
+      expect(sha256(plain)).toBe(sha256(segs[0]!.absPath));
+
+      const again = replicaSegment({ absPath: segs[0]!.absPath, cameraId: 'cam1', fileName: segs[0]!.fileName, startMs: segs[0]!.startMs, durationMs: 2000 });
+      expect(await target.has(again)).toBe(true);
+      expect((await target.put(again)).outcome).toBe('already');
+      expect(await allObjects()).toEqual(keys);
+
+      // Another file under that name (same size, other content) is refused.
+      const other = segment('cam1', new Date(segs[0]!.startMs));
+      const bytes = readFileSync(other.absPath);
+      bytes[bytes.length - 1]! ^= 0xff;
+      writeFileSync(other.absPath, bytes);
+      const err = await target.has(other).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ReplicationRejectedError);
+      expect((err as Error).message).toMatch(/a different object is already there \(\d+ plaintext bytes in \d+, another content/);
+      copyFileSync(mp4, other.absPath);
+    });
+
+    it('a tampered object does not open (ReplicaCryptoError naming it); a wrong key is a clear error', async () => {
+      const target = createReplicaTarget(encConfig());
+      const seg = segment('cam1', new Date(now - 2 * HOUR + 60_000));
+      await target.put(seg);
+      const Key = copyName(naming, 'cam1', seg.fileName);
+      const { body, metadata } = await getObject(Key);
+      body[Math.floor(body.length / 2)]! ^= 0x01;
+      await direct.send(new PutObjectCommand({ Bucket: SEALED, Key, Body: body, Metadata: metadata }));
+      const err = await openObject(key, Key, 'cam1', seg.fileName).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ReplicaCryptoError);
+      expect((err as Error).message).toContain(`s3://${SEALED}/${Key}: altered`);
+      expect((err as Error).message.split('\n')).toHaveLength(1);
+
+      // Another name for the same object does not open either (the name is bound in).
+      const moved = await openObject(key, copyName(naming, 'cam1', seg.fileName), 'cam2', seg.fileName.replace('cam1', 'cam2')).catch((e: unknown) => e);
+      expect(moved).toBeInstanceOf(ReplicaCryptoError);
+
+      // The wrong key: opening says so, and a target with it refuses the copy it cannot own.
+      const wrongText = generateKeyText();
+      const wrong = parseReplicaKey(wrongText);
+      const cam2Seg = segment('cam2', new Date(now - 2 * HOUR + 5_000));
+      const cam2Key = copyName(naming, 'cam2', cam2Seg.fileName);
+      const bad = await openObject(wrong, cam2Key, 'cam2', cam2Seg.fileName).catch((e: unknown) => e);
+      expect(bad).toBeInstanceOf(ReplicaCryptoError);
+      expect((bad as Error).message).toMatch(new RegExp(`s3://${SEALED}/${cam2Key.replace(/\./g, '\\.')}: encrypted with another key \\(key id ${key.id}; the configured key is ${wrong.id}\\)`));
+      expect((bad as Error).message).not.toContain(wrongText.slice(12));
+      // A wrong key with hideNames sees other names; without it, the same name holds another key's object.
+      const shown = createReplicaTarget({ ...encConfig('', { ...encEnv, REPLICA_KEY: wrongText }), encryption: { key: wrong, hideNames: false } });
+      await direct.send(new PutObjectCommand({ Bucket: SEALED, Key: copyName({ prefix: 'house/', key }, 'cam1', seg.fileName), Body: sealBuffer(key, sealContext('cam1', seg.fileName), readFileSync(seg.absPath)), Metadata: { 'key-id': key.id } }));
+      const refused = await shown.has(seg).catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(ReplicationRejectedError);
+      expect((refused as Error).message).toMatch(new RegExp(`encrypted with another key \\(key id ${key.id}; the configured key is ${wrong.id}\\)`));
+      expect((refused as Error).message).not.toContain(wrongText.slice(12));
+      expect((refused as Error).message).not.toContain(KEY_TEXT.slice(12));
+    });
+
+    it('joins live chunks after the whole put; the prune counts chunks, deletes them with their segment, never touches others', async () => {
+      const target = createReplicaTarget(encConfig(', retention: { maxAge: 36h }'));
+      const chunk = (cameraId: string, fileName: string, offset: number, end: number) => liveChunkName(naming, cameraId, fileName, offset, end);
+      const putChunk = (Key: string, cameraId: string, fileName: string, offset: number) =>
+        direct.send(new PutObjectCommand({ Bucket: SEALED, Key, Body: sealBuffer(key, sealContext(cameraId, fileName, offset), Buffer.alloc(1000, 7)) }));
+
+      // Live chunks of a segment, then its whole put: the chunks go.
+      const joined = segment('cam1', new Date(now - HOUR));
+      const joinedChunks = [chunk('cam1', joined.fileName, 0, 1000), chunk('cam1', joined.fileName, 1000, 2000)];
+      for (const [i, k] of joinedChunks.entries()) await putChunk(k, 'cam1', joined.fileName, i * 1000);
+      expect((await allObjects()).filter((k) => k.includes('.live/'))).toHaveLength(2);
+      expect((await target.put(joined)).outcome).toBe('copied');
+      for (const k of joinedChunks) expect(await allObjects()).not.toContain(k);
+
+      // A segment recorded 3 days ago only in chunks (never closed), one of 2 days ago whole plus a missed join,
+      // one fresh live set, and data of others in the bucket.
+      const oldSeg = segmentFileName('cam1', new Date(now - 3 * 24 * HOUR));
+      const oldChunks = [chunk('cam1', oldSeg, 0, 1000), chunk('cam1', oldSeg, 1000, 2000)];
+      for (const [i, k] of oldChunks.entries()) await putChunk(k, 'cam1', oldSeg, i * 1000);
+      const recent = segment('cam2', new Date(now - 30 * HOUR));
+      await target.put(recent);
+      const missed = chunk('cam2', recent.fileName, 0, 1000);
+      await putChunk(missed, 'cam2', recent.fileName, 0);
+      const liveSeg = segmentFileName('cam1', new Date(now - 60_000));
+      const live = chunk('cam1', liveSeg, 0, 1000);
+      await putChunk(live, 'cam1', liveSeg, 0);
+      const strangers = [
+        'house/notes.txt',
+        `house/cam1/${dayFolderName(new Date(now - 10 * 24 * HOUR))}/${segmentFileName('cam1', new Date(now - 10 * 24 * HOUR))}`, // a plain copy: not this naming
+        `elsewhere/${copyName(naming, 'cam1', oldSeg)}`,
+        `${copyName(naming, 'cam1', oldSeg)}.live/garbage`,
+      ];
+      for (const Key of strangers) await direct.send(new PutObjectCommand({ Bucket: SEALED, Key, Body: 'not ours' }));
+
+      const byAge = await target.prune!(now);
+      expect(byAge.errors).toEqual([]);
+      let keys = await allObjects();
+      for (const k of [...oldChunks, missed]) expect(keys).not.toContain(k);
+      for (const k of [copyName(naming, 'cam2', recent.fileName), copyName(naming, 'cam1', joined.fileName), live, ...strangers]) expect(keys).toContain(k);
+      expect(byAge.deleted).toBe(3); // the 3-day-old chunks and the missed join; every copy is younger than 36 h
+      // maxSize counts the live chunks: a limit below (copies + the live chunk) drops the oldest copies, and the live set is the newest.
+      const segBytes = (await direct.send(new HeadObjectCommand({ Bucket: SEALED, Key: copyName(naming, 'cam1', joined.fileName) }))).ContentLength!;
+      const bySize = createReplicaTarget(encConfig(`, retention: { maxSize: ${segBytes + 500} }`));
+      const s = await bySize.prune!(now);
+      expect(s.errors).toEqual([]);
+      keys = await allObjects();
+      expect(keys).not.toContain(copyName(naming, 'cam1', joined.fileName)); // it + the 1000-byte live chunk > the limit
+      expect(keys).toContain(live);
+      for (const k of strangers) expect(keys).toContain(k);
+      expect(keys.filter((k) => k.startsWith('house/') && k.endsWith('.tenc'))).toEqual([]);
+    });
   });
 
   it('the server stopped is "down" (has, put, prune), without secrets', async () => {

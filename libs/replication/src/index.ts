@@ -32,7 +32,7 @@ export {
   type LocalSegment,
   type TargetSegment,
 } from './targets/directory.js';
-export { closeS3Clients, loadS3Sdk, parseS3ObjectKey, s3ClientFor, s3Naming, s3ObjectKey, s3Target, type S3Replica, type S3TargetOptions } from './targets/s3.js';
+export { closeS3Clients, loadS3Sdk, parseS3ObjectKey, plainDigestMac, s3ClientFor, s3Naming, s3ObjectKey, s3Target, type S3Replica, type S3TargetOptions } from './targets/s3.js';
 export { displayUrl, httpTarget, uploadToHttpTarget, type HttpSegment, type HttpTargetOptions } from './targets/http.js';
 export {
   TargetDownSignal,

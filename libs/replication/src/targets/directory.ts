@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, rmdir, stat, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { replicaKeyText, type DirectoryReplica } from '@tapo/config';
 import {
   fsyncDir,
@@ -13,10 +15,11 @@ import {
   unlinkQuiet,
   type FileDigest,
 } from '@tapo/durable-file';
+import { ReplicaCryptoError, createOpenStream, createSealStream, sealedSize, type ReplicaKey } from '@tapo/replica-crypto';
 import { planPrune, type PruneCandidate } from '@tapo/retention';
-import { dayFolderName, parseSegmentFileName, resolveInside } from '@tapo/storage';
+import { resolveInside } from '@tapo/storage';
 import { ReplicationRejectedError, asSourceError, TargetDownError, errorCode, messageOf } from '../errors.js';
-import type { CopyNaming } from './copy-names.js';
+import { copyName, parseCopyName, sealContext, type CopyNaming } from './copy-names.js';
 import type { PruneSummary, PutResult, ReplicaSegment, TargetType } from './target.js';
 
 /** The local file, as copyToDirectoryTarget needs it. */
@@ -26,13 +29,27 @@ const CAMERA_DIR = /^[a-z0-9_-]{1,64}$/;
 const DAY_DIR = /^\d{4}-\d{2}-\d{2}$/;
 const CHUNK = 1024 * 1024;
 
-/** `<target>/<camera>/<day>/<name>`, built from the naming contract and kept inside the target. */
-export function directoryTargetPath(targetPath: string, cameraId: string, fileName: string): string {
-  const parsed = parseSegmentFileName(fileName);
-  if (!parsed || parsed.cameraId !== cameraId) throw new Error(`"${fileName}" is not a segment name of camera "${cameraId}"`);
-  const abs = resolveInside(targetPath, path.join(cameraId, dayFolderName(parsed.start), fileName));
+/**
+ * `<target>/<camera>/<day>/<name>` (plain) or its encrypted name (copy-names, `naming` from
+ * directoryNaming), kept inside the target.
+ */
+export function directoryTargetPath(targetPath: string, cameraId: string, fileName: string, naming: CopyNaming = { prefix: '' }): string {
+  const abs = resolveInside(targetPath, copyName(naming, cameraId, fileName));
   if (!abs) throw new Error(`"${fileName}" would leave the target folder`);
   return abs;
+}
+
+/** The plaintext size and sha256 of a sealed copy (decrypted on the way; ReplicaCryptoError when it does not open). */
+async function openedDigest(key: ReplicaKey, file: string, cameraId: string, fileName: string): Promise<FileDigest> {
+  const h = createHash('sha256');
+  let bytes = 0;
+  await pipeline(createReadStream(file, { highWaterMark: CHUNK }), createOpenStream(key, sealContext(cameraId, fileName), file), async (plain: AsyncIterable<Buffer>) => {
+    for await (const b of plain) {
+      h.update(b);
+      bytes += b.length;
+    }
+  });
+  return { sha256: h.digest('hex'), bytes };
 }
 
 function down(target: DirectoryReplica, what: string, e: unknown): TargetDownError {
@@ -52,13 +69,21 @@ async function readChunk(fh: FileHandle, buf: Buffer): Promise<number> {
  * file) and the folder fsync'd. Idempotent: the same file already there →
  * 'already'; a different file under that name → ReplicationRejectedError.
  *
+ * With `encryption` the copy is the file sealed (createSealStream, bound to
+ * sealContext(camera, file)) under its copy-names name (`….mp4.tenc`, camera
+ * aliases with hideNames); the read-back decrypts the written copy and
+ * compares the plaintext's size + sha256, and an existing copy is compared by
+ * decrypting and hashing it (after a cheap size check: sealedSize of the
+ * source). A copy that does not open with the key is a different file.
+ *
  * Errors on the target side (not mounted, read-only, full, I/O) are
  * TargetDownError; a missing source is SourceGoneError. The target folder
  * itself must exist (it is never created: an unmounted mount point must not
  * fill the local disk); everything below it is created as needed.
  */
 export async function copyToDirectoryTarget(target: DirectoryReplica, src: LocalSegment, opts: { verify?: boolean } = {}): Promise<PutResult> {
-  const dest = directoryTargetPath(target.path, src.cameraId, src.fileName);
+  const enc = target.encryption;
+  const dest = directoryTargetPath(target.path, src.cameraId, src.fileName, directoryNaming(target));
   try {
     const st = await stat(target.path);
     if (!st.isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
@@ -107,19 +132,43 @@ export async function copyToDirectoryTarget(target: DirectoryReplica, src: Local
 
     const h = createHash('sha256');
     let copied = 0;
+    /** Bytes written to the copy (sealed size when encrypted). */
+    let written = 0;
+    const write = async (buf: Buffer) => {
+      try {
+        let off = 0;
+        while (off < buf.length) off += (await out.write(buf, off, buf.length - off)).bytesWritten;
+      } catch (e) {
+        throw down(target, `cannot write ${temp}`, e);
+      }
+      written += buf.length;
+    };
     try {
-      const buf = Buffer.allocUnsafe(CHUNK);
-      for (;;) {
-        const n = await readChunk(source, buf);
-        if (n === 0) break;
-        h.update(buf.subarray(0, n));
-        try {
-          let off = 0;
-          while (off < n) off += (await out.write(buf, off, n - off)).bytesWritten;
-        } catch (e) {
-          throw down(target, `cannot write ${temp}`, e);
+      if (enc) {
+        // Source → hash → seal → temp; a fresh buffer per read (the seal stream keeps what it is given).
+        const reads = async function* () {
+          for (;;) {
+            const buf = Buffer.allocUnsafe(CHUNK);
+            const n = await readChunk(source, buf);
+            if (n === 0) return;
+            const got = buf.subarray(0, n);
+            h.update(got);
+            copied += n;
+            yield got;
+          }
+        };
+        await pipeline(reads, createSealStream(enc.key, sealContext(src.cameraId, src.fileName)), async (sealed: AsyncIterable<Buffer>) => {
+          for await (const b of sealed) await write(b);
+        });
+      } else {
+        const buf = Buffer.allocUnsafe(CHUNK);
+        for (;;) {
+          const n = await readChunk(source, buf);
+          if (n === 0) break;
+          h.update(buf.subarray(0, n));
+          await write(buf.subarray(0, n));
+          copied += n;
         }
-        copied += n;
       }
       try {
         await out.sync();
@@ -135,10 +184,12 @@ export async function copyToDirectoryTarget(target: DirectoryReplica, src: Local
       throw new Error(`${src.absPath} changed while it was copied (${srcSize} → ${srcAfter} bytes, copied ${copied})`);
     }
 
+    if (enc && written !== sealedSize(copied)) throw new Error(`${temp}: wrote ${written} bytes, expected ${sealedSize(copied)} for ${copied} sealed`);
     if (opts.verify !== false) {
       let back: FileDigest;
       try {
-        back = await sha256File(temp);
+        // Encrypted: the copy is opened again and its plaintext hashed (proves it decrypts).
+        back = enc ? await openedDigest(enc.key, temp, src.cameraId, src.fileName) : await sha256File(temp);
       } catch (e) {
         throw down(target, `cannot read back ${temp}`, e);
       }
@@ -184,15 +235,19 @@ async function compareExisting(
       target.id,
     );
   if (destSize < 0) throw conflict('not a regular file');
-  if (destSize !== srcSize) throw conflict(`${destSize} bytes there, ${srcSize} here`);
+  const enc = target.encryption;
+  const expected = enc ? sealedSize(srcSize) : srcSize;
+  if (destSize !== expected) throw conflict(enc ? `${destSize} bytes there, ${expected} for the sealed ${srcSize} bytes here` : `${destSize} bytes there, ${srcSize} here`);
   const mine = srcDigest ?? (await sha256File(src.absPath));
   let theirs: FileDigest;
   try {
-    theirs = await sha256File(dest);
+    theirs = enc ? await openedDigest(enc.key, dest, src.cameraId, src.fileName) : await sha256File(dest);
   } catch (e) {
+    // Does not open with this key (another key, altered): not ours to overwrite.
+    if (e instanceof ReplicaCryptoError) throw conflict(e.message.startsWith(`${dest}: `) ? e.message.slice(dest.length + 2) : e.message);
     throw down(target, `cannot read ${dest}`, e);
   }
-  if (theirs.sha256 !== mine.sha256) throw conflict('same size, different sha256');
+  if (theirs.sha256 !== mine.sha256 || theirs.bytes !== mine.bytes) throw conflict(enc ? 'it decrypts to another file' : 'same size, different sha256');
   return { outcome: 'already', sha256: mine.sha256, bytes: mine.bytes, to: dest };
 }
 
@@ -207,7 +262,11 @@ export interface TargetSegment extends PruneCandidate {
  * outside the target is ever listed). Temp files older than `stalePartialMs`
  * (left by a crash) are deleted on the way.
  */
-export async function listTargetSegments(root: string, opts: { stalePartialMs?: number; now?: number } = {}): Promise<{ segments: TargetSegment[]; dayDirs: string[]; stalePartialsRemoved: number }> {
+export async function listTargetSegments(
+  root: string,
+  opts: { stalePartialMs?: number; now?: number; naming?: CopyNaming } = {},
+): Promise<{ segments: TargetSegment[]; dayDirs: string[]; stalePartialsRemoved: number }> {
+  const naming = opts.naming ?? { prefix: '' };
   const segments: TargetSegment[] = [];
   const dayDirs: string[] = [];
   let stalePartialsRemoved = 0;
@@ -233,12 +292,14 @@ export async function listTargetSegments(root: string, opts: { stalePartialMs?: 
       }
       for (const d of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
         if (!d.isFile()) continue;
-        const parsed = parseSegmentFileName(d.name);
-        if (!parsed || parsed.cameraId !== cam || dayFolderName(parsed.start) !== day) continue;
+        // Only whole copies named under this naming (plain ones when it encrypts, and vice versa, are not ours).
+        const file = `${cam}/${day}/${d.name}`;
+        const parsed = parseCopyName(naming, file);
+        if (!parsed || parsed.kind !== 'whole') continue;
         const p = path.join(dayDir, d.name);
         try {
           const st = await stat(p);
-          segments.push({ cameraId: cam, file: `${cam}/${day}/${d.name}`, path: p, startMs: parsed.start.getTime(), durationMs: 0, bytes: st.size });
+          segments.push({ cameraId: parsed.cameraId ?? parsed.nameCamera, file, path: p, startMs: parsed.startMs, durationMs: 0, bytes: st.size });
         } catch {
           /* deleted meanwhile */
         }
@@ -276,7 +337,7 @@ export function planDirectoryPrune(target: Pick<DirectoryReplica, 'retention'>, 
  */
 export async function pruneDirectoryTarget(target: DirectoryReplica, opts: { now?: number; stalePartialMs?: number } = {}): Promise<DirectoryPruneSummary> {
   const now = opts.now ?? Date.now();
-  const { segments, dayDirs, stalePartialsRemoved } = await listTargetSegments(target.path, { stalePartialMs: opts.stalePartialMs ?? 3600_000, now });
+  const { segments, dayDirs, stalePartialsRemoved } = await listTargetSegments(target.path, { stalePartialMs: opts.stalePartialMs ?? 3600_000, now, naming: directoryNaming(target) });
   const doomed = planDirectoryPrune(target, segments, now);
   const summary: DirectoryPruneSummary = { deleted: 0, bytes: 0, keptCount: 0, keptBytes: 0, removedDirs: 0, stalePartialsRemoved, errors: [] };
   const gone = new Set<string>();
@@ -320,7 +381,7 @@ export async function pruneDirectoryTarget(target: DirectoryReplica, opts: { now
  * target; a different file there is a ReplicationRejectedError.
  */
 export async function directoryTargetHas(target: DirectoryReplica, seg: ReplicaSegment): Promise<boolean> {
-  const dest = directoryTargetPath(target.path, seg.cameraId, seg.fileName);
+  const dest = directoryTargetPath(target.path, seg.cameraId, seg.fileName, directoryNaming(target));
   let size: number | undefined;
   try {
     size = await regularFileSize(dest);

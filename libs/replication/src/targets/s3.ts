@@ -1,10 +1,12 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
+import { pipeline, type Readable } from 'node:stream';
 import type { ListObjectsV2CommandOutput, S3Client } from '@aws-sdk/client-s3';
 import { replicaKeyText, type ReplicaConfig } from '@tapo/config';
+import { createSealStream, sealBuffer, sealedSize, type ReplicaKey } from '@tapo/replica-crypto';
 import { planPrune, type PruneCandidate } from '@tapo/retention';
-import { dayFolderName, parseSegmentFileName } from '@tapo/storage';
 import { ReplicationRejectedError, SourceGoneError, asSourceError, TargetDownError, isNetworkDownError, isRetryableStatus, messageOf } from '../errors.js';
-import type { CopyNaming } from './copy-names.js';
+import { LIVE_SUFFIX, copyName, liveChunkPrefix, parseCopyName, sealContext, type CopyNaming } from './copy-names.js';
 import type { PruneSummary, PutResult, ReplicaSegment, ReplicaTarget, TargetType } from './target.js';
 
 export type S3Replica = Extract<ReplicaConfig, { type: 's3' }>;
@@ -16,31 +18,37 @@ export interface S3TargetOptions {
   idleTimeoutMs?: number;
   /** Longest time a HEAD / LIST / DELETE may take in all (uploads have only the idle timeout: a slow uplink is not "down"). Default 60 s. */
   requestTimeoutMs?: number;
+  /**
+   * Non-fatal problems (live chunks of a stored segment that could not be deleted: the prune
+   * removes them later). Default: a process warning. Messages never hold secrets.
+   */
+  warn?: (message: string) => void;
 }
 
-const CAMERA_DIR = /^[a-z0-9_-]{1,64}$/;
-const DAY_DIR = /^\d{4}-\d{2}-\d{2}$/;
 /** DeleteObjects takes at most 1000 keys. */
 const DELETE_BATCH = 1000;
 
-/** `<prefix><camera>/<day>/<file>`: the recordings' relative layout below the prefix. */
+/** `<prefix><camera>/<day>/<file>`: a plain copy's key (copyName without a key). */
 export function s3ObjectKey(prefix: string, cameraId: string, fileName: string): string {
-  const parsed = parseSegmentFileName(fileName);
-  if (!parsed || parsed.cameraId !== cameraId || !CAMERA_DIR.test(cameraId)) throw new Error(`"${fileName}" is not a segment name of camera "${cameraId}"`);
-  return `${prefix}${cameraId}/${dayFolderName(parsed.start)}/${fileName}`;
+  return copyName({ prefix }, cameraId, fileName);
 }
 
-/** The segment of a listed key, when the key is one of ours (below the prefix, named by the contract). */
+/** The segment of a listed key, when the key is a plain whole copy of ours (parseCopyName without a key). */
 export function parseS3ObjectKey(prefix: string, key: string): { cameraId: string; startMs: number } | undefined {
-  if (!key.startsWith(prefix)) return undefined;
-  const parts = key.slice(prefix.length).split('/');
-  if (parts.length !== 3) return undefined;
-  const [cam, day, name] = parts as [string, string, string];
-  if (!CAMERA_DIR.test(cam) || !DAY_DIR.test(day)) return undefined;
-  const parsed = parseSegmentFileName(name);
-  if (!parsed || parsed.cameraId !== cam || dayFolderName(parsed.start) !== day) return undefined;
-  return { cameraId: cam, startMs: parsed.start.getTime() };
+  const p = parseCopyName({ prefix }, key);
+  return p && p.kind === 'whole' && p.cameraId !== undefined ? { cameraId: p.cameraId, startMs: p.startMs } : undefined;
 }
+
+/**
+ * Metadata of an encrypted copy: `plain-bytes` (the segment's size), `plain-mac` (this of its
+ * sha256) and `key-id`. An HMAC under the key's name key, so that `has` can tell the same
+ * segment without downloading it, and the bucket learns no content hash.
+ */
+export function plainDigestMac(key: ReplicaKey, sha256: string): string {
+  return createHmac('sha256', key.nameKey).update(`plain sha256\0${sha256.toLowerCase()}`).digest('hex');
+}
+
+const sameHex = (a: string, b: string): boolean => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
 
 interface SdkError {
   name?: string;
@@ -123,6 +131,16 @@ export function closeS3Clients(): void {
  * different object under that key → ReplicationRejectedError, never
  * overwritten); `put` a PUT streamed from the file.
  *
+ * With `encryption`, the object (named by copy-names: `….mp4.tenc`, camera ids
+ * replaced by aliases with hideNames) is the file sealed with
+ * createSealStream(key, sealContext(camera, file)); its metadata holds the
+ * plaintext size, the key id and plainDigestMac (never the sha256, nor the
+ * camera with hideNames), which is what `has` compares.
+ *
+ * After a put (or 'already') the segment's live chunks
+ * (`<copy name>.live/<offset>-<end>`) are deleted: a failure there is only a
+ * warning, the prune deletes them later.
+ *
  * No answer / timeout / 5xx / 408 / 429 → TargetDownError; 403 (wrong keys,
  * no permission), a missing bucket and other refusals →
  * ReplicationRejectedError. Messages name the target, bucket and key, never
@@ -166,8 +184,15 @@ export function s3Target(config: S3Replica, options: S3TargetOptions = {}): Repl
     return new ReplicationRejectedError(`${label(op, key)}: refused with HTTP ${status} ${code}: ${text}${hint}`, config.id, status);
   };
 
-  const has = async (seg: ReplicaSegment): Promise<boolean> => {
-    const key = s3ObjectKey(config.prefix, seg.cameraId, seg.fileName);
+  const naming = s3Naming(config);
+  const enc = config.encryption;
+  const warn = options.warn ?? ((m: string) => process.emitWarning(m, 'ReplicaWarning'));
+
+  /** The copy's name: throws a plain Error for a file name that is not the camera's segment. */
+  const keyOf = (seg: ReplicaSegment) => copyName(naming, seg.cameraId, seg.fileName);
+
+  const hasCopy = async (seg: ReplicaSegment): Promise<boolean> => {
+    const key = keyOf(seg);
     const digest = await seg.digest();
     const { sdk, client } = await clientP();
     let head;
@@ -180,6 +205,25 @@ export function s3Target(config: S3Replica, options: S3TargetOptions = {}): Repl
       }
       throw classify(e, 'HEAD', key);
     }
+    if (enc) {
+      const meta = head.Metadata ?? {};
+      const theirKey = meta['key-id'] ?? '';
+      const theirPlain = meta['plain-bytes'] ?? '';
+      const theirMac = (meta['plain-mac'] ?? '').toLowerCase();
+      if (
+        theirKey === enc.key.id &&
+        theirPlain === String(digest.bytes) &&
+        head.ContentLength === sealedSize(digest.bytes) &&
+        sameHex(theirMac, plainDigestMac(enc.key, digest.sha256))
+      ) {
+        return true;
+      }
+      const why =
+        theirKey && theirKey !== enc.key.id
+          ? `encrypted with another key (key id ${theirKey}; the configured key is ${enc.key.id})`
+          : `${theirPlain || '?'} plaintext bytes in ${head.ContentLength ?? '?'}${theirPlain === String(digest.bytes) ? ', another content' : ''}; here ${digest.bytes} bytes`;
+      throw new ReplicationRejectedError(`${label('HEAD', key)}: a different object is already there (${why}); it is not overwritten`, config.id, 409);
+    }
     const theirs = (head.Metadata?.sha256 ?? '').toLowerCase();
     const theirBytes = head.ContentLength;
     if (theirBytes === digest.bytes && theirs === digest.sha256) return true;
@@ -190,8 +234,33 @@ export function s3Target(config: S3Replica, options: S3TargetOptions = {}): Repl
     );
   };
 
+  /**
+   * The join: once the whole copy is there, the segment's live chunks (written while it was being
+   * recorded) are redundant. Failing to delete them is not the segment's failure (prune removes them).
+   */
+  const joinLiveChunks = async (seg: ReplicaSegment): Promise<void> => {
+    let prefix: string;
+    try {
+      prefix = liveChunkPrefix(naming, seg.cameraId, seg.fileName);
+      const chunks = await listOurs(prefix);
+      const doomed = chunks.filter((c) => c.parsed.kind === 'chunk').map((c) => ({ key: c.key, bytes: c.bytes }));
+      if (doomed.length === 0) return;
+      const summary: PruneSummary = { deleted: 0, bytes: 0, errors: [] };
+      await deleteKeys(doomed, summary);
+      if (summary.errors.length > 0) warn(`replica "${config.id}": ${summary.errors.length} live chunks of ${keyOf(seg)} not deleted (the prune retries): ${summary.errors[0]}`);
+    } catch (e) {
+      warn(`replica "${config.id}": live chunks of ${seg.fileName} not deleted (the prune retries): ${scrub(messageOf(e))}`);
+    }
+  };
+
+  const has = async (seg: ReplicaSegment): Promise<boolean> => {
+    const there = await hasCopy(seg);
+    if (there) await joinLiveChunks(seg);
+    return there;
+  };
+
   const put = async (seg: ReplicaSegment): Promise<PutResult> => {
-    const key = s3ObjectKey(config.prefix, seg.cameraId, seg.fileName);
+    const key = keyOf(seg);
     const to = `${bucketUrl}${key}`;
     let fh: FileHandle;
     try {
@@ -199,33 +268,49 @@ export function s3Target(config: S3Replica, options: S3TargetOptions = {}): Repl
     } catch (e) {
       throw asSourceError(e, seg.absPath);
     }
-    let body: ReturnType<FileHandle['createReadStream']> | undefined;
+    let file: ReturnType<FileHandle['createReadStream']> | undefined;
+    let body: Readable | undefined;
     try {
       const digest = await seg.digest();
-      if (!absent.has(seg) && (await has(seg))) return { outcome: 'already', ...digest, to };
+      if (!absent.has(seg) && (await hasCopy(seg))) {
+        await joinLiveChunks(seg);
+        return { outcome: 'already', ...digest, to };
+      }
       absent.delete(seg);
       const size = (await fh.stat()).size;
       if (size !== digest.bytes) throw new Error(`${seg.absPath} changed while it was hashed (${digest.bytes} → ${size} bytes)`);
       let sourceError: unknown;
       if (size > 0) {
-        body = fh.createReadStream({ start: 0, end: size - 1, autoClose: false, highWaterMark: 256 * 1024 });
-        body.on('error', (e) => (sourceError = e));
+        file = fh.createReadStream({ start: 0, end: size - 1, autoClose: false, highWaterMark: 256 * 1024 });
+        file.on('error', (e) => (sourceError = e));
+        body = file;
+        if (enc) {
+          // The seal stream fails (and so the PUT) when the file does; sourceError says why.
+          body = pipeline(file, createSealStream(enc.key, sealContext(seg.cameraId, seg.fileName)), () => {});
+        }
       }
+      const duration = (Math.max(0, seg.durationMs) / 1000).toFixed(3);
+      const start = new Date(seg.startMs).toISOString();
       const { sdk, client } = await clientP();
       try {
         await client.send(
           new sdk.PutObjectCommand({
             Bucket: config.bucket,
             Key: key,
-            Body: body ?? Buffer.alloc(0),
-            ContentLength: size,
-            ContentType: 'video/mp4',
-            Metadata: {
-              sha256: digest.sha256,
-              camera: seg.cameraId,
-              start: new Date(seg.startMs).toISOString(),
-              duration: (Math.max(0, seg.durationMs) / 1000).toFixed(3),
-            },
+            Body: body ?? (enc ? sealBuffer(enc.key, sealContext(seg.cameraId, seg.fileName), Buffer.alloc(0)) : Buffer.alloc(0)),
+            ContentLength: enc ? sealedSize(size) : size,
+            ContentType: enc ? 'application/octet-stream' : 'video/mp4',
+            // Encrypted: no content hash and, with hideNames, no camera id (the start is in the name anyway).
+            Metadata: enc
+              ? {
+                  'key-id': enc.key.id,
+                  'plain-bytes': String(size),
+                  'plain-mac': plainDigestMac(enc.key, digest.sha256),
+                  ...(enc.hideNames ? {} : { camera: seg.cameraId }),
+                  start,
+                  duration,
+                }
+              : { sha256: digest.sha256, camera: seg.cameraId, start, duration },
           }),
           // No deadline for the whole upload (a 60 s segment over a slow uplink takes long): the idle timeout bounds it.
           { requestTimeout: 0 },
@@ -234,9 +319,11 @@ export function s3Target(config: S3Replica, options: S3TargetOptions = {}): Repl
         if (sourceError !== undefined) throw new Error(`${label('PUT', key)}: reading ${seg.absPath}: ${messageOf(sourceError)}`);
         throw classify(e, 'PUT', key);
       }
+      await joinLiveChunks(seg);
       return { outcome: 'copied', ...digest, to };
     } finally {
       body?.destroy();
+      file?.destroy();
       await fh.close().catch(() => {});
     }
   };
@@ -277,32 +364,68 @@ export function s3Target(config: S3Replica, options: S3TargetOptions = {}): Repl
     }
   };
 
-  /** The bucket's ring buffer: every copy below the prefix (all cameras together), oldest first, by the start in its name. */
-  const prune = async (now = Date.now()): Promise<PruneSummary> => {
+  /** Every key below `prefix` that parseCopyName recognises under this target's naming (other data is never listed as ours). */
+  const listOurs = async (prefix: string): Promise<{ key: string; bytes: number; parsed: NonNullable<ReturnType<typeof parseCopyName>> }[]> => {
     const { sdk, client } = await clientP();
-    const segments: PruneCandidate[] = [];
+    const out: { key: string; bytes: number; parsed: NonNullable<ReturnType<typeof parseCopyName>> }[] = [];
     let token: string | undefined;
     do {
       let page: ListObjectsV2CommandOutput;
       try {
-        page = await client.send(new sdk.ListObjectsV2Command({ Bucket: config.bucket, Prefix: config.prefix, ...(token ? { ContinuationToken: token } : {}) }));
+        page = await client.send(new sdk.ListObjectsV2Command({ Bucket: config.bucket, Prefix: prefix, ...(token ? { ContinuationToken: token } : {}) }));
       } catch (e) {
         throw classify(e, 'LIST');
       }
       for (const o of page.Contents ?? []) {
         if (!o.Key) continue;
-        const seg = parseS3ObjectKey(config.prefix, o.Key);
-        if (seg) segments.push({ cameraId: seg.cameraId, file: o.Key, startMs: seg.startMs, durationMs: 0, bytes: o.Size ?? 0 });
+        const parsed = parseCopyName(naming, o.Key);
+        if (parsed) out.push({ key: o.Key, bytes: o.Size ?? 0, parsed });
       }
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
+    return out;
+  };
+
+  /**
+   * The bucket's ring buffer: every copy below the prefix (all cameras together), oldest first, by
+   * the start in its name. A segment's live chunks count with it (maxSize) and go with it (maxAge,
+   * maxSize); chunks of a segment whose whole copy is there are deleted in any case (a missed join).
+   */
+  const prune = async (now = Date.now()): Promise<PruneSummary> => {
+    interface Group {
+      startMs: number;
+      whole?: { key: string; bytes: number };
+      chunks: { key: string; bytes: number }[];
+    }
+    const groups = new Map<string, Group>();
+    for (const o of await listOurs(config.prefix)) {
+      const base = o.parsed.kind === 'chunk' ? o.key.slice(0, o.key.indexOf(LIVE_SUFFIX)) : o.key;
+      let g = groups.get(base);
+      if (!g) groups.set(base, (g = { startMs: o.parsed.startMs, chunks: [] }));
+      if (o.parsed.kind === 'chunk') g.chunks.push({ key: o.key, bytes: o.bytes });
+      else g.whole = { key: o.key, bytes: o.bytes };
+    }
+    const doomed: { key: string; bytes: number }[] = [];
+    const segments: PruneCandidate[] = [];
+    for (const [base, g] of groups) {
+      if (g.whole && g.chunks.length > 0) {
+        doomed.push(...g.chunks);
+        g.chunks = [];
+      }
+      const bytes = (g.whole?.bytes ?? 0) + g.chunks.reduce((a, c) => a + c.bytes, 0);
+      segments.push({ cameraId: '*', file: base, startMs: g.startMs, durationMs: 0, bytes });
+    }
     segments.sort((a, b) => a.startMs - b.startMs);
     const plan = planPrune({ now, cameras: [{ cameraId: '*', limits: config.retention, segments }] });
-    const doomed = plan.delete
-      .filter((d) => parseS3ObjectKey(config.prefix, d.file) !== undefined)
-      .map((d) => ({ key: d.file, bytes: d.bytes }));
+    for (const d of plan.delete) {
+      const g = groups.get(d.file);
+      if (!g) continue;
+      if (g.whole) doomed.push(g.whole);
+      doomed.push(...g.chunks);
+    }
     const summary: PruneSummary = { deleted: 0, bytes: 0, errors: [] };
-    await deleteKeys(doomed, summary);
+    // Only names parseCopyName made ours (checked once more on the way out).
+    await deleteKeys(doomed.filter((k) => parseCopyName(naming, k.key) !== undefined), summary);
     return summary;
   };
 
