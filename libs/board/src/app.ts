@@ -74,14 +74,15 @@ export function createBoardApp(opts: BoardAppOptions): Express {
           throw new Error(`the board does not verify segments (${ref.file})`);
         },
       });
-    app.use(
-      createReceiveRouter({
-        getConfig: () => config.get(),
-        index,
-        onStored: async (seg) => void (await segments.playable({ ...seg, how: 'received', status: 'ok' })),
-        logger: opts.logger,
-      }),
-    );
+    const receiver = createReceiveRouter({
+      getConfig: () => config.get(),
+      index,
+      onStored: async (seg) => void (await segments.playable({ ...seg, how: 'received', status: 'ok' })),
+      logger: opts.logger,
+    });
+    // its timer finishes live copies whose sender went silent: stopped with the server
+    app.locals.closeReceiver = () => receiver.close();
+    app.use(receiver);
   }
   // Auth next: it covers every other route (pages, /api, /queues).
   const throttle = opts.loginThrottle ?? new LoginThrottle();

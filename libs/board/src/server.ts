@@ -151,6 +151,7 @@ export async function startBoardServer(opts: BoardServerOptions): Promise<BoardS
     server,
     guard: guard!,
     async close() {
+      (app.locals.closeReceiver as (() => void) | undefined)?.();
       server.closeAllConnections?.();
       await new Promise<void>((r) => server.close(() => r()));
       await recordQueue.close();

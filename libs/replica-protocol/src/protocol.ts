@@ -5,6 +5,16 @@
  *   HEAD <board>/api/replica/segments/<camera>/<file>  → 200 with the stored file's sha256 and size | 404 with the receiver's size limit
  *   PUT  <board>/api/replica/segments/<camera>/<file>  → 201 stored | 200 { already: true }
  *
+ * Live copies of the segment being recorded (the theft window):
+ *
+ *   POST <board>/api/replica/segments/<camera>/<file>/live    X-Live-Offset: N, body = bytes [N, N+len) of the file,
+ *        whole boxes (ftyp+moov first, then moof+mdat pairs)  → 200 { held } | 409 { held } (the receiver holds fewer than N bytes)
+ *   POST <board>/api/replica/segments/<camera>/<file>/finish  X-Live-Size, X-Content-SHA256 of those bytes
+ *        → 201 stored (now an ordinary indexed segment) | 200 { already } | 409 { held } (send the rest first)
+ *
+ * `held` (also the X-Live-Held header) is how many bytes from the start the receiver holds; `final: true`
+ * when the segment is already a finished file there (nothing more to append).
+ *
  * Authorization: Bearer <token>; a refusal's reason also travels as a header (a HEAD answer has no body).
  */
 export const RECEIVE_PATH = '/api/replica/segments';
@@ -23,7 +33,20 @@ export const REPLICA_HEADERS = {
   error: 'x-replica-error',
   /** Where the receiver stored the file, relative to its recordings folder (HEAD 200). */
   storedFile: 'x-stored-file',
+  /** Byte offset of a live append's body in the segment file (POST …/live). */
+  liveOffset: 'x-live-offset',
+  /** Bytes the receiver holds of a live segment, from its start (live answers). */
+  liveHeld: 'x-live-held',
+  /** Final size of a live segment (POST …/finish). */
+  liveSize: 'x-live-size',
 } as const;
+
+/** `<segment url>/live` (append) and `<segment url>/finish`. */
+export function liveUrl(baseUrl: string, cameraId: string, fileName: string, what: 'live' | 'finish'): URL {
+  const u = segmentUrl(baseUrl, cameraId, fileName);
+  u.pathname += `/${what}`;
+  return u;
+}
 
 /** `<base>/api/replica/segments/<camera>/<name>` (the base may carry a path, e.g. behind a reverse proxy). */
 export function segmentUrl(baseUrl: string, cameraId: string, fileName: string): URL {

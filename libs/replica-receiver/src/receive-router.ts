@@ -1,7 +1,8 @@
 import os from 'node:os';
 import { isPlayable } from '@tapo/segment-lifecycle';
 import { createHash } from 'node:crypto';
-import { mkdir, open, stat, type FileHandle } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { mkdir, open, rename, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import express, { type Request, type Response, type Router } from 'express';
 import type { RecorderConfig } from '@tapo/config';
@@ -12,6 +13,7 @@ import type { SegmentIndex } from '@tapo/segment-index';
 import { KeyedMutex, fsyncDir, partialPathFor, placeNoClobber, regularFileSize, removeStalePartials, sha256File, unlinkQuiet } from '@tapo/durable-file';
 import { RECEIVE_PATH, REPLICA_HEADERS } from '@tapo/replica-protocol';
 import { matchBearer, receiveTarget, suspiciousRawPath, type ReceiveTarget } from './receive-auth.js';
+import { liveFileFor, mountLiveReceive } from './live-receive.js';
 
 /** A received segment, stored in place and ready to be indexed. */
 export interface StoredSegment {
@@ -39,6 +41,18 @@ export interface ReceiveRouterOptions {
   logger: Logger;
   /** This machine's name: with storage: local, received segments are indexed under it, so this host's prune and repair reach them. */
   hostname?: string;
+  /** Silence after which a live (still growing) segment is stored as it is. Default 20 s. */
+  liveIdleMs?: number;
+}
+
+/** The receive router, with a close() for its live-segment timer. */
+export type ReceiveRouter = Router & { close(): void; finishIdleLive(now?: number): Promise<number> };
+
+/** sha256 of the first `bytes` bytes of a file. */
+async function sha256Prefix(file: string, bytes: number): Promise<string> {
+  const h = createHash('sha256');
+  if (bytes > 0) for await (const c of createReadStream(file, { start: 0, end: bytes - 1 })) h.update(c as Buffer);
+  return h.digest('hex');
 }
 
 const SHA256 = /^[0-9a-f]{64}$/;
@@ -84,8 +98,8 @@ class UploadError extends Error {
  * its own prune and repair jobs reach the file). Mount it before any auth or
  * body parser of the board (it has its own auth and reads the raw body).
  */
-export function createReceiveRouter(options: ReceiveRouterOptions): Router {
-  const r = express.Router();
+export function createReceiveRouter(options: ReceiveRouterOptions): ReceiveRouter {
+  const r = express.Router() as ReceiveRouter;
   const lock = new KeyedMutex();
   const hashCache = new Map<string, string>();
   const lastSweep = new Map<string, number>();
@@ -154,6 +168,37 @@ export function createReceiveRouter(options: ReceiveRouterOptions): Router {
     await options.onStored({ cameraId: t.cameraId, file: t.rel, host, startMs: t.startMs, durationMs, bytes });
   };
 
+  /**
+   * Proof that it plays: our box walk, then ffprobe and a full decode (box framing around garbage,
+   * or sample tables that lie, pass the first but not the second). Decode errors in a file that
+   * decodes to the end are kept (a camera's Wi-Fi loses packets; the intrusion must still be off-site)
+   * and logged; a file with no decodable video is refused.
+   */
+  const checkPlayable = async (file: string, t: ReceiveTarget, log: Logger): Promise<void> => {
+    const c = await classifyMp4(file).catch((e: Error) => ({ kind: 'garbage' as const, reason: e.message }));
+    if (!isPlayable(c.kind)) throw new UploadError(422, `not a playable MP4 (${c.kind}): ${c.reason}`);
+    const dec = await decodeReport(file, { timeoutMs: 120_000 });
+    if (!dec.readable) throw new UploadError(422, `not a playable MP4: ${dec.detail.replaceAll(file, t.fileName)}`);
+    if (dec.videoFrames === 0) throw new UploadError(422, 'not a playable MP4: no video frame decodes');
+    if (dec.errors.length) log.warn(`${t.rel}: ${dec.errors.length} decode error line(s), kept: ${dec.errors[0]!.slice(0, 200)}`);
+  };
+
+  const liveReceive = mountLiveReceive({
+    router: r,
+    admit: (req, res) => admit(req, res),
+    json,
+    checkPlayable,
+    stored: (t, bytes, durationMs, tokenId) => stored(t, bytes, durationMs, tokenId),
+    sha256Of: async (abs) => (await storedHash(abs)).sha256,
+    lock,
+    logger: options.logger,
+    recordingsDir: () => options.getConfig().recordingsDir,
+    tokens: () => options.getConfig().receive.tokens,
+    idleMs: options.liveIdleMs ?? 20_000,
+  });
+  r.close = () => liveReceive.close();
+  r.finishIdleLive = (now) => liveReceive.finishIdle(now);
+
   r.head(ROUTE, async (req, res) => {
     const a = admit(req, res);
     if (!a) return;
@@ -185,11 +230,20 @@ export function createReceiveRouter(options: ReceiveRouterOptions): Router {
     const durationMs = durationFrom(req);
     const log = options.logger.child({ sender: token.id, file: t.rel });
 
-    /** Same name already stored: 200 when it is the same file, else 409. */
+    /**
+     * Same name already stored: 200 when it is the same file; a shorter one (a live copy stored when
+     * its sender fell silent) may be replaced by the whole file it is the start of; else 409.
+     */
+    let shorter: { bytes: number; sha256: string } | undefined;
     const existing = async (): Promise<boolean> => {
       const size = await regularFileSize(t.abs);
       if (size === undefined) return false;
-      const same = size === declared && (await storedHash(t.abs)).sha256 === wantHash;
+      const held = await storedHash(t.abs);
+      const same = size === declared && held.sha256 === wantHash;
+      if (!same && size < declared) {
+        shorter = held;
+        return false;
+      }
       if (!same) throw new UploadError(409, `a different file is already stored as ${t.rel}`);
       await stored(t, declared, durationMs, token.id).catch((e) => log.warn({ err: e }, `cannot index ${t.rel}: ${messageOf(e)}`));
       json(req, res, 200, { stored: true, already: true, file: t.rel });
@@ -224,15 +278,26 @@ export function createReceiveRouter(options: ReceiveRouterOptions): Router {
       // or sample tables that lie, pass the first but not the second). Decode errors in a file that
       // decodes to the end are kept (a camera's Wi-Fi loses packets; the intrusion must still be off-site)
       // and logged; a file with no decodable video is refused.
-      const c = await classifyMp4(temp).catch((e: Error) => ({ kind: 'garbage' as const, reason: e.message }));
-      if (!isPlayable(c.kind)) throw new UploadError(422, `not a playable MP4 (${c.kind}): ${c.reason}`);
-      const dec = await decodeReport(temp, { timeoutMs: 120_000 });
-      if (!dec.readable) throw new UploadError(422, `not a playable MP4: ${dec.detail.replaceAll(temp, t.fileName)}`);
-      if (dec.videoFrames === 0) throw new UploadError(422, 'not a playable MP4: no video frame decodes');
-      if (dec.errors.length) log.warn(`${t.rel}: ${dec.errors.length} decode error line(s), kept: ${dec.errors[0]!.slice(0, 200)}`);
+      await checkPlayable(temp, t, log);
 
       const tmp = temp;
-      const placed = await lock.run(t.abs, () => placeNoClobber(tmp, t.abs));
+      const longer = shorter;
+      const placed = await lock.run(t.abs, async () => {
+        if (longer) {
+          // the stored file must be exactly the start of this one (nothing recorded is lost), then replaced by rename
+          const now = await storedHash(t.abs).catch(() => undefined);
+          if (!now || now.sha256 !== longer.sha256 || (await sha256Prefix(tmp, longer.bytes)) !== longer.sha256) {
+            throw new UploadError(409, `a different file is already stored as ${t.rel}`);
+          }
+          await rename(tmp, t.abs);
+          log.info(`${t.rel}: the stored live copy (${longer.bytes} bytes) replaced by the whole segment (${declared} bytes)`);
+          await unlinkQuiet(liveFileFor(t.abs));
+          return true;
+        }
+        const ok = await placeNoClobber(tmp, t.abs);
+        if (ok) await unlinkQuiet(liveFileFor(t.abs));
+        return ok;
+      });
       if (!placed) {
         await unlinkQuiet(temp);
         temp = undefined;

@@ -15,6 +15,14 @@ export function replicationKey(prefix: string): string {
 }
 
 /**
+ * Redis hash `<prefix>:replication-live`, field `<target>|<camera>`: the JSON of the live sender's
+ * LiveSenderStats plus `at` (ms), written every few seconds by the worker recording the camera.
+ */
+export function liveReplicationKey(prefix: string): string {
+  return `${prefix}:replication-live`;
+}
+
+/**
  * The worker's limiter: BullMQ only honours a manual rate limit (queue.rateLimit)
  * when the worker has a limiter; this one never limits by itself.
  */

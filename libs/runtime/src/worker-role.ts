@@ -11,6 +11,7 @@ import { SegmentIndex } from '@tapo/segment-index';
 import { SegmentLifecycle } from '@tapo/segment-lifecycle';
 import { replicateQueues, startReplicationWorkers } from '@tapo/replication';
 import { replicationConsumer } from './replication-consumer.js';
+import { LiveReplication } from './live-replication.js';
 
 export interface WorkerRole {
   record: RecordWorker;
@@ -21,6 +22,8 @@ export interface WorkerRole {
   segments: SegmentLifecycle;
   /** The live fragment stream of each camera recorded here. */
   live: LiveFragmentHub;
+  /** Live copies of the segments being recorded here, to every target that takes them. */
+  liveReplication: LiveReplication;
   close(): Promise<void>;
 }
 
@@ -69,6 +72,7 @@ export async function startWorkerRole(opts: WorkerRoleOptions): Promise<WorkerRo
   });
   const exportWorker = startExportWorker({ blocking, prefix: opts.prefix, index, getConfig: opts.getConfig, logger: opts.logger });
   const live = new LiveFragmentHub({ logger: opts.logger });
+  const liveReplication = new LiveReplication({ hub: live, getConfig: opts.getConfig, logger: opts.logger, redis, prefix: opts.prefix });
 
   const warn = (what: string, cameraId: string, file: string) => (e: Error) =>
     opts.logger.warn({ err: e, cameraId, file }, `${what} ${file}: ${e.message}`);
@@ -85,7 +89,7 @@ export async function startWorkerRole(opts: WorkerRoleOptions): Promise<WorkerRo
     getConfig: opts.getConfig,
     logger: opts.logger,
     hostname,
-    segments: fanOutSegmentEvents(lifecycleEvents, live.segmentEvents),
+    segments: fanOutSegmentEvents(lifecycleEvents, live.segmentEvents, liveReplication.segmentEvents),
     onFailure: (cameraId, kind) => {
       if (kind === 'disk-full') void files.pruneNow(`disk full while recording ${cameraId}`).catch(() => {});
     },
@@ -97,8 +101,10 @@ export async function startWorkerRole(opts: WorkerRoleOptions): Promise<WorkerRo
     index,
     segments,
     live,
+    liveReplication,
     async close() {
       await record.close();
+      await liveReplication.close();
       await live.close();
       await files.close();
       await exportWorker.close();

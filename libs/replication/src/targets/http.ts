@@ -5,9 +5,9 @@ import https from 'node:https';
 import type { HttpReplica } from '@tapo/config';
 import { redactUrl } from '@tapo/log';
 import { parseSegmentFileName } from '@tapo/storage';
-import { REPLICA_HEADERS, segmentUrl } from '@tapo/replica-protocol';
+import { REPLICA_HEADERS, liveUrl, segmentUrl } from '@tapo/replica-protocol';
 import { ReplicationRejectedError, SourceGoneError, asSourceError, TargetDownError, errorCode, isNetworkDownError, isRetryableStatus, messageOf } from '../errors.js';
-import { replicaSegment, type PutResult, type ReplicaSegment, type ReplicaTarget, type TargetType } from './target.js';
+import { LiveHoleError, replicaSegment, type LiveTarget, type PutResult, type ReplicaSegment, type ReplicaTarget, type TargetType } from './target.js';
 
 export interface HttpTargetOptions {
   /** Time to establish the connection (TCP + TLS). Default 10 s. */
@@ -40,11 +40,11 @@ class TimeoutError extends Error {
  * Resolves with the response (its body cut at 64 KiB), rejects on network errors.
  */
 function request(
-  method: 'HEAD' | 'PUT',
+  method: 'HEAD' | 'PUT' | 'POST',
   url: URL,
   headers: OutgoingHttpHeaders,
   opts: Required<HttpTargetOptions>,
-  body?: ReadStream,
+  body?: ReadStream | Buffer,
 ): Promise<HttpResponse> {
   return new Promise((resolve, reject) => {
     const mod = url.protocol === 'https:' ? https : http;
@@ -55,7 +55,7 @@ function request(
       settled = true;
       clearTimeout(connectTimer);
       // An early answer (e.g. 413) while the body was still going: stop sending.
-      if (body && !body.readableEnded) body.destroy();
+      if (body && !Buffer.isBuffer(body) && !body.readableEnded) body.destroy();
       if (abort || !req.writableFinished) req.destroy();
     };
     const fail = (e: Error) => {
@@ -98,7 +98,9 @@ function request(
         resolve({ status: a.status, headers: a.headers, body: Buffer.concat(a.chunks).toString('utf8').slice(0, 65536) });
       });
     });
-    if (body) {
+    if (Buffer.isBuffer(body)) {
+      req.end(body);
+    } else if (body) {
       body.on('error', (e) => fail(errorCode(e) === 'ENOENT' ? new SourceGoneError(e.message) : Object.assign(e, { sourceSide: true })));
       body.pipe(req);
     } else {
@@ -176,6 +178,9 @@ export function httpTarget(target: HttpReplica, options: HttpTargetOptions = {})
       const theirs = String(head.headers[REPLICA_HEADERS.sha256] ?? '').toLowerCase();
       const theirBytes = Number(head.headers['content-length']);
       if (theirs === digest.sha256 && (!Number.isFinite(theirBytes) || theirBytes === digest.bytes)) return true;
+      // A shorter copy: the live copy the receiver stored when this sender fell silent. The PUT
+      // replaces it when it is the start of this file (the receiver checks).
+      if (Number.isFinite(theirBytes) && theirBytes < digest.bytes) return false;
       throw new ReplicationRejectedError(
         `${where('HEAD', url)}: a different file with this name is already there (${theirBytes} bytes, sha256 ${theirs.slice(0, 12) || '?'}…; here ${digest.bytes} bytes, ${digest.sha256.slice(0, 12)}…)`,
         target.id,
@@ -190,7 +195,7 @@ export function httpTarget(target: HttpReplica, options: HttpTargetOptions = {})
   const put = async (seg: ReplicaSegment): Promise<PutResult> => {
     const url = urlOf(seg);
     if (!absentAnswers.has(seg) && (await has(seg, url))) return { outcome: 'already', ...(await seg.digest()), to: displayUrl(url) };
-    const head = absentAnswers.get(seg)!;
+    const head = absentAnswers.get(seg) ?? { status: 404, headers: {}, body: '' };
     absentAnswers.delete(seg);
     const digest = await seg.digest();
     let size: number;
@@ -232,7 +237,60 @@ export function httpTarget(target: HttpReplica, options: HttpTargetOptions = {})
     throw refuse('PUT', url, answer);
   };
 
-  return { id: target.id, where: displayUrl(target.url), has: (seg) => has(seg, urlOf(seg)), put };
+  const heldOf = (r: HttpResponse): number | undefined => {
+    const h = Number(r.headers[REPLICA_HEADERS.liveHeld]);
+    if (Number.isSafeInteger(h) && h >= 0) return h;
+    try {
+      const j = JSON.parse(r.body) as { held?: unknown };
+      return typeof j.held === 'number' ? j.held : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  const liveCall = async (url: URL, headers: OutgoingHttpHeaders, body?: Buffer): Promise<HttpResponse> => {
+    try {
+      return await request('POST', url, { ...auth, ...headers }, opts, body);
+    } catch (e) {
+      throw new TargetDownError(`${where('POST', url)}: ${isNetworkDownError(e) ? 'unreachable: ' : ''}${messageOf(e)}`, target.id, { cause: e });
+    }
+  };
+  const live: LiveTarget = {
+    minIntervalMs: 0,
+    async append(chunk) {
+      const url = liveUrl(target.url, chunk.cameraId, chunk.fileName, 'live');
+      const r = await liveCall(
+        url,
+        {
+          'content-type': 'application/octet-stream',
+          'content-length': String(chunk.bytes.length),
+          [REPLICA_HEADERS.liveOffset]: String(chunk.offset),
+          [REPLICA_HEADERS.startMs]: String(Math.round(chunk.startMs)),
+          [REPLICA_HEADERS.durationMs]: String(Math.max(0, Math.round(chunk.durationMs))),
+        },
+        chunk.bytes,
+      );
+      const held = heldOf(r);
+      if (r.status === 200 && held !== undefined) return { held, final: (JSON.parse(r.body) as { final?: boolean }).final === true };
+      if (r.status === 409 && held !== undefined) throw new LiveHoleError(`${where('POST', url)}: ${answerText(r)}`, held);
+      throw refuse('POST', url, r);
+    },
+    async finish(seg) {
+      const url = liveUrl(target.url, seg.cameraId, seg.fileName, 'finish');
+      const r = await liveCall(url, {
+        'content-length': '0',
+        [REPLICA_HEADERS.liveSize]: String(seg.bytes),
+        [REPLICA_HEADERS.sha256]: seg.sha256,
+        [REPLICA_HEADERS.startMs]: String(Math.round(seg.startMs)),
+        [REPLICA_HEADERS.durationMs]: String(Math.max(0, Math.round(seg.durationMs))),
+      });
+      if (r.status === 200 || r.status === 201) return;
+      const held = heldOf(r);
+      if (r.status === 409 && held !== undefined) throw new LiveHoleError(`${where('POST', url)}: ${answerText(r)}`, held);
+      throw refuse('POST', url, r);
+    },
+  };
+
+  return { id: target.id, where: displayUrl(target.url), has: (seg) => has(seg, urlOf(seg)), put, live };
 }
 
 /** Sends one segment to an http target (HEAD, then PUT unless the same file is there): see httpTarget. */

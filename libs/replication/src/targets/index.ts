@@ -2,6 +2,7 @@ import type { ReplicaConfig } from '@tapo/config';
 import { directoryTargetType } from './directory.js';
 import { httpTargetType } from './http.js';
 import { s3TargetType } from './s3.js';
+import { s3LiveTarget } from './s3-live.js';
 import type { ReplicaTarget, TargetOptions, TargetType } from './target.js';
 
 /**
@@ -22,7 +23,10 @@ function typeOf<C extends ReplicaConfig>(config: C): TargetType<C> {
 
 /** The target of one `replicas:` entry (no I/O; made per job from the live config). */
 export function createReplicaTarget(config: ReplicaConfig, options: TargetOptions = {}): ReplicaTarget {
-  return typeOf(config).create(config, options);
+  const target = typeOf(config).create(config, options);
+  // live copies: http has them in its target (append + finish), s3 as chunk objects; directory: none yet
+  if (config.type === 's3' && !target.live) return { ...target, live: s3LiveTarget(config) };
+  return target;
 }
 
 /** Config values of this entry that must never reach a log line (tokens). */

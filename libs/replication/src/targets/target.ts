@@ -52,9 +52,8 @@ export interface PruneSummary {
  *   SourceGoneError          the local file is gone: the job completes as skipped
  * anything else is unexpected and retried with the job's backoff.
  *
- * Segments are whole, closed files here; a later live mode (fragments sent
- * while the segment is still being written) is an optional method next to
- * `put` that targets without it simply lack.
+ * Segments are whole, closed files for `has` / `put`; targets that can also
+ * hold the segment being recorded (the theft window) have `live`.
  */
 export interface ReplicaTarget {
   readonly id: string;
@@ -73,6 +72,70 @@ export interface ReplicaTarget {
   put(seg: ReplicaSegment): Promise<PutResult>;
   /** Deletes the copies the target's retention no longer keeps. Only targets that keep their own ring buffer have it. */
   prune?(now?: number): Promise<PruneSummary>;
+  /** Live copies of the segment being recorded; absent: the target only gets closed segments. */
+  live?: LiveTarget;
+}
+
+/** Bytes [offset, offset + bytes.length) of a segment file still being written: whole MP4 boxes (ftyp + moov first). */
+export interface LiveChunk {
+  cameraId: string;
+  fileName: string;
+  startMs: number;
+  offset: number;
+  bytes: Buffer;
+  /** Media time the file holds up to the end of these bytes (ms). */
+  durationMs: number;
+}
+
+export interface LiveAppendResult {
+  /** Bytes of the segment the target now holds from its start. */
+  held: number;
+  /** The target already holds the segment as a finished copy: nothing more to send for it. */
+  final: boolean;
+}
+
+/** The live segment's final state, for `finish`. */
+export interface LiveFinish {
+  cameraId: string;
+  fileName: string;
+  startMs: number;
+  /** Bytes of whole boxes the file ended with. */
+  bytes: number;
+  /** sha256 of those bytes. */
+  sha256: string;
+  durationMs: number;
+}
+
+/**
+ * What a target needs to hold a segment while it is being recorded. Errors as for the rest of the
+ * target (TargetDownError: retry later; ReplicationRejectedError: stop sending this segment live).
+ */
+export interface LiveTarget {
+  /** Shortest time between two appends of one camera (bounds the requests an object store bills). */
+  readonly minIntervalMs: number;
+  /**
+   * Stores a chunk. Idempotent: bytes the target already holds are not stored twice. When the
+   * target holds fewer than `offset` bytes it throws LiveHoleError with what it holds.
+   */
+  append(chunk: LiveChunk): Promise<LiveAppendResult>;
+  /**
+   * The segment was closed with every byte appended: the target makes it an ordinary copy now (the
+   * whole-segment job then finds it there). Absent: the whole-segment `put` does that (s3 joins the
+   * chunks into the whole object by uploading it and deleting them). Throws LiveHoleError when the
+   * target holds fewer bytes.
+   */
+  finish?(seg: LiveFinish): Promise<void>;
+}
+
+/** The target holds fewer bytes of the live segment than an append or finish assumed. */
+export class LiveHoleError extends Error {
+  override readonly name = 'LiveHoleError';
+  constructor(
+    message: string,
+    readonly held: number,
+  ) {
+    super(message);
+  }
 }
 
 /** Options every target type may use. */

@@ -1,0 +1,45 @@
+import { createRequire } from 'node:module';
+import type net from 'node:net';
+import path from 'node:path';
+import { ListObjectsV2Command, S3Client, GetObjectCommand } from '@aws-sdk/client-s3';
+
+interface S3rverServer {
+  run(): Promise<net.AddressInfo>;
+  close(): Promise<void>;
+}
+type S3rverCtor = new (options: { port: number; address: string; silent: boolean; directory: string; configureBuckets: { name: string }[] }) => S3rverServer;
+// s3rver has no type declarations.
+const S3rver = createRequire(import.meta.url)('s3rver') as S3rverCtor;
+
+/** s3rver's one key pair. */
+export const S3RVER_KEYS = { S3_KEY_ID: 'S3RVER', S3_SECRET: 'S3RVER' };
+
+/** An S3-speaking server on loopback (s3rver) with one bucket, and a client to look into it. */
+export async function startS3rver(dir: string, bucket: string) {
+  const server = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory: path.join(dir, 's3'), configureBuckets: [{ name: bucket }] });
+  const { port } = await server.run();
+  const endpoint = `http://127.0.0.1:${port}`;
+  const client = new S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: S3RVER_KEYS.S3_KEY_ID, secretAccessKey: S3RVER_KEYS.S3_SECRET } });
+  const list = async (prefix = ''): Promise<{ key: string; size: number }[]> => {
+    const out: { key: string; size: number }[] = [];
+    let token: string | undefined;
+    do {
+      const r = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+      for (const o of r.Contents ?? []) out.push({ key: o.Key!, size: o.Size ?? 0 });
+      token = r.IsTruncated ? r.NextContinuationToken : undefined;
+    } while (token);
+    return out.sort((x, y) => x.key.localeCompare(y.key));
+  };
+  const get = async (key: string): Promise<Buffer> => Buffer.from(await (await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body!.transformToByteArray());
+  return {
+    endpoint,
+    port,
+    client,
+    list,
+    get,
+    async close() {
+      client.destroy();
+      await server.close();
+    },
+  };
+}
