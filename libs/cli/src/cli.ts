@@ -5,6 +5,7 @@ import { ConfigError, DEFAULT_REDIS_URL, readRuntimeSettings, resolveConfigPath,
 import { redactText, registerUrlSecrets } from '@tapo/log';
 import { classifyMp4 } from '@tapo/mp4';
 import { decodeReport } from '@tapo/ffmpeg';
+import { generateKeyText } from '@tapo/replica-crypto';
 import { decideRepair, runPrune, runRepairChain, scanRecordings } from '@tapo/maintenance';
 import { SegmentLifecycle, isPlayable } from '@tapo/segment-lifecycle';
 import type { Redis } from 'ioredis';
@@ -15,6 +16,30 @@ import { listCameraStatus } from '@tapo/status';
 import { parseSegmentFileName, resolveInside } from '@tapo/storage';
 import os from 'node:os';
 import { HELP } from './help.js';
+// recorder restore / recorder replicas
+import { randomBytes } from 'node:crypto';
+import { constants as fsConstants } from 'node:fs';
+import { mkdir, rm, rmdir, stat } from 'node:fs/promises';
+import type { ReplicaConfig } from '@tapo/config';
+import { partialPathFor, placeNoClobber, regularFileSize } from '@tapo/durable-file';
+import { processExport } from '@tapo/export';
+import { createLogger, registerSecrets } from '@tapo/log';
+import { replaceWhenVerified } from '@tapo/maintenance';
+import {
+  HTTP_REPLICA_LISTING,
+  HTTP_REPLICA_RESTORE,
+  MAX_SEGMENT_MS,
+  estimatedEnds,
+  listCopies,
+  replicaSecrets,
+  replicaWhere,
+  restoreCopies,
+  scanCopies,
+  summarizeCopies,
+  type CopyEntry,
+  type RestoreCheck,
+  type RestoreResult,
+} from '@tapo/replication';
 
 class UsageError extends Error {}
 
@@ -73,6 +98,17 @@ function progressBar(out: NodeJS.WriteStream) {
   };
 }
 
+/** What `recorder keygen` says on stderr (stdout holds only the key, for `recorder keygen > file`). */
+const KEYGEN_WARNING = `recorder keygen: a new replica encryption key is on stdout.
+  Keep a copy OFF this box (a password manager, or printed): losing the key loses the footage,
+  the encrypted copies cannot be read without it, not even by you.
+  Use it: REPLICA_KEY=<the key> in the env file (not in the cameras file), and in a directory
+  or s3 entry of replicas: (http entries cannot encrypt):
+      encryption:
+        key: \${REPLICA_KEY}
+        hideNames: false   # true: camera ids in the copies' names are replaced too
+`;
+
 export async function runCli(argv: string[], io: { out: NodeJS.WriteStream; err: NodeJS.WriteStream } = { out: process.stdout, err: process.stderr }): Promise<number> {
   const [cmd, ...rest] = argv;
   const say = (s: string) => io.out.write(`${s}\n`);
@@ -86,7 +122,7 @@ export async function runCli(argv: string[], io: { out: NodeJS.WriteStream; err:
     for (let i = 0; i < rest.length; i++) {
       const a = rest[i]!;
       const next = rest[i + 1];
-      if ((a === '--from' || a === '--to') && next && /^-\d/.test(next)) {
+      if ((a === '--from' || a === '--to' || a === '--from-time' || a === '--to-time') && next && /^-\d/.test(next)) {
         args.push(`${a}=${next}`);
         i++;
       } else args.push(a);
@@ -107,11 +143,23 @@ export async function runCli(argv: string[], io: { out: NodeJS.WriteStream; err:
         to: { type: 'string' },
         'no-decode': { type: 'boolean' },
         'full-decode': { type: 'boolean' },
+        // restore / replicas
+        'from-time': { type: 'string' },
+        'to-time': { type: 'string' },
+        export: { type: 'string' },
+        json: { type: 'boolean' },
       },
     });
     if (!(cmd in HELP) || cmd === 'main') throw new UsageError(`unknown command "${cmd}" (try: recorder --help)`);
     if (values.help) {
       say(HELP[cmd]!);
+      return 0;
+    }
+    // Before any config is read: the key is made to go into one (an unset ${REPLICA_KEY} must not stop it).
+    if (cmd === 'keygen') {
+      if (positionals.length > 0) throw new UsageError(`keygen takes no arguments (got "${positionals[0]}")`);
+      io.out.write(`${generateKeyText()}\n`);
+      io.err.write(KEYGEN_WARNING);
       return 0;
     }
     const loaded = loadConfigIfAny(values.config);
@@ -243,6 +291,9 @@ export async function runCli(argv: string[], io: { out: NodeJS.WriteStream; err:
       });
     }
 
+    if (cmd === 'restore') return await runRestore(needed(), values, say);
+    if (cmd === 'replicas') return await runReplicas(needed(), values, say);
+
     if (cmd === 'prune') {
       const config = needed();
       const res = await withRedis((redis, prefix) => runPrune({ config, index: new SegmentIndex(redis, prefix), dryRun: !!values['dry-run'] }));
@@ -357,4 +408,257 @@ export async function runCli(argv: string[], io: { out: NodeJS.WriteStream; err:
     io.err.write(`recorder: ${redactText(msg)}\n`);
     return 1;
   }
+}
+
+// ---- recorder restore / recorder replicas ------------------------------------------------------
+
+interface ReplicaFlags {
+  from?: string | undefined;
+  camera?: string | undefined;
+  'from-time'?: string | undefined;
+  'to-time'?: string | undefined;
+  out?: string | undefined;
+  export?: string | undefined;
+  json?: boolean | undefined;
+  'full-decode'?: boolean | undefined;
+}
+
+const CAMERA_ID = /^[a-z0-9_-]{1,64}$/;
+
+/** The secrets of every target (S3 keys, tokens, replica keys) go to the redaction of every line printed. */
+function registerReplicaSecrets(config: RecorderConfig): void {
+  for (const r of config.replicas) registerSecrets(...replicaSecrets(r));
+}
+
+function configuredReplicas(config: RecorderConfig): string {
+  const ids = config.replicas.map((r) => r.id);
+  return ids.length ? `configured: ${ids.join(', ')}` : 'the config has no replicas:';
+}
+
+/** How long a segment of a camera may be at most: bounds the assumed end of the last copy before a gap. */
+function maxSegmentMsFor(config: RecorderConfig): (cameraId: string) => number {
+  return (cameraId) => {
+    const cam = config.cameras.find((c) => c.id === cameraId);
+    return cam ? Math.min(MAX_SEGMENT_MS, 2 * cam.segmentSeconds * 1000) : MAX_SEGMENT_MS;
+  };
+}
+
+/**
+ * Whether a restored file plays, as `recorder verify` / `recorder repair` judge it: a file that
+ * plays as it is is proven in place (the repair chain's proof: every sample's structure, the first
+ * and last GOP decoded, or every frame with --full-decode); one that needs the chain (a live copy
+ * cut inside its last fragment: trim) is repaired into a new file beside it.
+ */
+async function checkRestored(file: string, fullDecode: boolean, reference: string | undefined): Promise<RestoreCheck> {
+  const c = await classifyMp4(file);
+  const decision = decideRepair(c.kind);
+  if (decision.action === 'unrecoverable') return { ok: false, detail: `${c.kind}: ${decision.reason}` };
+  if (decision.action === 'none') {
+    // Verified in place: replaceWhenVerified(x, x) renames nothing (and deletes x when it does not verify).
+    const v = await replaceWhenVerified(file, file, { fullDecode });
+    return v.replaced ? { ok: true, file, detail: v.detail } : { ok: false, detail: v.detail };
+  }
+  if (decision.steps.includes('rebuild') && !reference) {
+    return { ok: false, detail: `${c.kind} (${c.reason}); no restored segment of the camera to rebuild it from: restore a longer range, or recorder repair --reference` };
+  }
+  const repaired = `${file}.repaired`;
+  const done: string[] = [];
+  let failed = '';
+  const ok = await runRepairChain(file, decision, {
+    dest: repaired,
+    fullDecode,
+    ...(reference ? { reference } : {}),
+    onEvent: (e) => {
+      if (e.type === 'done') done.push(`${e.step}: ${e.done.detail}`);
+      else failed = `${e.step} failed: ${e.error.split('\n')[0]}`;
+    },
+  });
+  if (!ok) {
+    await rm(repaired, { force: true });
+    return { ok: false, detail: `${c.kind}: ${failed || 'the repair chain failed'}` };
+  }
+  return { ok: true, file: repaired, detail: `${c.kind}, ${done.join('; ')}` };
+}
+
+/** Moves `src` to `dest` unless something is there (across filesystems: a copy beside dest, then linked into place). */
+async function placeNew(src: string, dest: string): Promise<void> {
+  const taken = () => new Error(`${dest} already exists (not overwritten)`);
+  try {
+    if (await placeNoClobber(src, dest)) return;
+    throw taken();
+  } catch (e) {
+    if ((e as { code?: string }).code !== 'EXDEV') throw e;
+  }
+  const tmp = partialPathFor(dest);
+  try {
+    await copyFile(src, tmp, fsConstants.COPYFILE_EXCL);
+    if (!(await placeNoClobber(tmp, dest))) throw taken();
+  } finally {
+    await rm(tmp, { force: true });
+  }
+}
+
+/**
+ * `--export FILE`: the restored range joined into one MP4 by the export job's own code
+ * (processExport: ffmpeg's concat demuxer, no re-encoding, fast start), fed with the restored
+ * files instead of the index, written under <out>/.exports and moved to FILE.
+ */
+async function exportRestored(
+  config: RecorderConfig,
+  results: RestoreResult[],
+  opts: { cameraId: string; fromMs: number; toMs: number; outDir: string; file: string },
+): Promise<string> {
+  const files = results.filter((r) => r.status !== 'failed');
+  if (files.length === 0) throw new Error('export: no segment was restored, nothing to export');
+  const ends = estimatedEnds(
+    files.map((r) => r.entry),
+    maxSegmentMsFor(config),
+  );
+  const host = os.hostname();
+  const records = files.map((r) => ({
+    cameraId: opts.cameraId,
+    file: path.relative(opts.outDir, r.path),
+    startMs: r.entry.startMs,
+    durationMs: ends.get(r.entry)! - r.entry.startMs,
+    bytes: r.bytes,
+    status: 'ok' as const,
+    host,
+  }));
+  const index = { range: async () => records } as unknown as SegmentIndex;
+  const job = {
+    id: `restore-${randomBytes(6).toString('hex')}`,
+    data: { cameraId: opts.cameraId, from: new Date(opts.fromMs).toISOString(), to: new Date(opts.toMs).toISOString(), requestedAt: new Date().toISOString() },
+    updateProgress: async () => {},
+  } as unknown as Parameters<typeof processExport>[1];
+  const recordingsDir = opts.outDir;
+  const res = await processExport({ index, getConfig: () => ({ ...config, recordingsDir }), logger: createLogger({ name: 'recorder-restore', level: 'silent' }) }, job);
+  const made = path.join(recordingsDir, res.file);
+  try {
+    await placeNew(made, opts.file);
+  } finally {
+    await rm(made, { force: true });
+    await rmdir(path.dirname(made)).catch(() => {});
+  }
+  return `exported ${res.segments} segment(s), ${res.durationSeconds.toFixed(1)} s, ${fmtBytes(res.bytes)} → ${opts.file}`;
+}
+
+/** `recorder restore --from <replica> --camera <id> --from-time <t> --to-time <t> --out DIR [--export FILE]`. */
+async function runRestore(config: RecorderConfig, values: ReplicaFlags, say: (s: string) => void): Promise<number> {
+  registerReplicaSecrets(config);
+  if (!values.from) throw new UsageError(`restore needs --from <replica id> (${configuredReplicas(config)})`);
+  const target = config.replicas.find((r) => r.id === values.from);
+  if (!target) throw new UsageError(`no replica "${values.from}" in the config (${configuredReplicas(config)})`);
+  if (target.type === 'http') throw new UsageError(`replica "${target.id}" is type http: ${HTTP_REPLICA_RESTORE}`);
+  const cameraId = values.camera;
+  if (!cameraId) throw new UsageError(`restore needs --camera <id> (configured: ${config.cameras.map((c) => c.id).join(', ') || 'none'})`);
+  if (!CAMERA_ID.test(cameraId)) throw new UsageError(`--camera "${cameraId}" is not a camera id (a-z, 0-9, "-" and "_")`);
+  if (!values['from-time'] || !values['to-time']) throw new UsageError('restore needs --from-time <time> and --to-time <time> (ISO 8601 like 2026-11-27T03:00:00Z, or -2h)');
+  const toMs = parseTime(values['to-time'], Date.now());
+  const fromMs = parseTime(values['from-time'], toMs);
+  if (fromMs >= toMs) throw new UsageError('--from-time must be before --to-time');
+  if (!values.out) throw new UsageError('restore needs --out <folder> (the segments go to <folder>/<camera>/<day>/)');
+  const outDir = path.resolve(values.out);
+  const outSize = await regularFileSize(outDir);
+  if (outSize !== undefined && outSize >= 0) throw new UsageError(`--out ${outDir} is a file, not a folder`);
+  const exportFile = values.export ? path.resolve(values.export) : undefined;
+  if (exportFile) {
+    if ((await regularFileSize(exportFile)) !== undefined) throw new UsageError(`--export ${exportFile} already exists (it is not overwritten: remove it or choose another name)`);
+    const dir = await stat(path.dirname(exportFile)).catch(() => undefined);
+    if (!dir?.isDirectory()) throw new UsageError(`--export ${exportFile}: the folder ${path.dirname(exportFile)} does not exist`);
+  }
+
+  const range = `${new Date(fromMs).toISOString()} to ${new Date(toMs).toISOString()}`;
+  const entries = await listCopies(target, { camera: cameraId, fromMs, toMs, cameras: config.cameras.map((c) => c.id), maxSegmentMs: maxSegmentMsFor(config) });
+  if (entries.length === 0) {
+    const known = config.cameras.some((c) => c.id === cameraId) ? '' : ` (camera "${cameraId}" is not in the config)`;
+    say(`no copies of ${cameraId} on replica "${target.id}" (${replicaWhere(target)}) from ${range}${known}`);
+    return 1;
+  }
+  await mkdir(outDir, { recursive: true });
+  say(`restoring ${entries.length} segment(s) of ${cameraId} from replica "${target.id}" (${replicaWhere(target)}), ${range} → ${outDir}`);
+
+  const fullDecode = !!values['full-decode'] || config.repair.fullDecode;
+  let reference: string | undefined;
+  const describe = (e: CopyEntry) => `${e.kind === 'live' ? `live, ${e.chunks?.length ?? 0} chunk(s)` : 'whole'}${e.encrypted ? ', encrypted' : ''}`;
+  const results = await restoreCopies(entries, {
+    outDir,
+    check: (file) => checkRestored(file, fullDecode, reference),
+    onResult: (r) => {
+      if (r.status !== 'failed') reference = r.path;
+      const notes = r.notes.length ? `; note: ${r.notes.join('; ')}` : '';
+      const line =
+        r.status === 'restored'
+          ? `restored ${r.entry.fileName} (${describe(r.entry)}, ${fmtBytes(r.bytes)}): ${r.detail}${notes}`
+          : r.status === 'skipped'
+            ? `skipped  ${r.entry.fileName} (${describe(r.entry)}): ${r.detail}${notes}`
+            : `failed   ${r.entry.fileName} (${describe(r.entry)}): ${r.detail}${notes}`;
+      say(redactText(line));
+    },
+  });
+  const count = (s: RestoreResult['status']) => results.filter((r) => r.status === s).length;
+  const failed = count('failed');
+  const bytes = results.filter((r) => r.status === 'restored').reduce((n, r) => n + r.bytes, 0);
+  say(`restore: ${count('restored')} restored (${fmtBytes(bytes)}), ${count('skipped')} skipped (already there), ${failed} failed, in ${outDir}`);
+  let exportFailed = false;
+  if (exportFile) {
+    try {
+      say(await exportRestored(config, results, { cameraId, fromMs, toMs, outDir, file: exportFile }));
+    } catch (e) {
+      exportFailed = true;
+      say(redactText(`export failed: ${(e as Error).message.split('\n')[0]}`));
+    }
+  }
+  return failed > 0 || exportFailed ? 1 : 0;
+}
+
+/** `recorder replicas [--camera id] [--json]`: what each target holds, per camera. */
+async function runReplicas(config: RecorderConfig, values: ReplicaFlags, say: (s: string) => void): Promise<number> {
+  registerReplicaSecrets(config);
+  const camera = values.camera;
+  if (camera !== undefined && !CAMERA_ID.test(camera)) throw new UsageError(`--camera "${camera}" is not a camera id (a-z, 0-9, "-" and "_")`);
+  const cameras = config.cameras.map((c) => c.id);
+  type Report = {
+    id: string;
+    type: ReplicaConfig['type'];
+    where: string;
+    encrypted: boolean;
+    hideNames: boolean;
+    cameras: ReturnType<typeof summarizeCopies>;
+    unknownCameras: { nameCamera: string; copies: number; bytes: number }[];
+    note?: string;
+    error?: string;
+  };
+  const reports: Report[] = [];
+  for (const target of config.replicas) {
+    const enc = target.type === 'http' ? undefined : target.encryption;
+    const report: Report = { id: target.id, type: target.type, where: replicaWhere(target), encrypted: !!enc, hideNames: !!enc?.hideNames, cameras: [], unknownCameras: [] };
+    if (target.type === 'http') report.note = HTTP_REPLICA_LISTING;
+    else {
+      try {
+        const listing = await scanCopies(target, { camera, cameras });
+        report.cameras = summarizeCopies(listing.entries);
+        report.unknownCameras = listing.unknown;
+      } catch (e) {
+        report.error = redactText((e as Error).message.split('\n')[0]!);
+      }
+    }
+    reports.push(report);
+  }
+  if (values.json) {
+    say(JSON.stringify({ replicas: reports }, null, 2));
+    return reports.some((r) => r.error) ? 1 : 0;
+  }
+  if (reports.length === 0) say('no replicas: in the config');
+  for (const r of reports) {
+    say(`${r.id}\t${r.type}\t${r.where}\tencrypted: ${r.encrypted ? `yes${r.hideNames ? ' (hidden names)' : ''}` : 'no'}`);
+    if (r.note) say(`  ${r.note}`);
+    else if (r.error) say(`  cannot list: ${r.error}`);
+    else if (r.cameras.length === 0 && r.unknownCameras.length === 0) say(`  no copies${camera ? ` of ${camera}` : ''}`);
+    else {
+      say(`  ${['camera', 'whole', 'unfinished', 'bytes', 'oldest (UTC)', 'newest (UTC)', 'encrypted'].join('\t')}`);
+      for (const c of r.cameras) say(`  ${[c.cameraId, c.whole, c.live, fmtBytes(c.bytes), c.oldest, c.newest, c.encrypted ? 'yes' : 'no'].join('\t')}`);
+      for (const u of r.unknownCameras) say(`  ${u.nameCamera}: ${u.copies} copies, ${fmtBytes(u.bytes)} under a hidden camera name not in the config`);
+    }
+  }
+  return reports.some((r) => r.error) ? 1 : 0;
 }

@@ -18,6 +18,11 @@ Commands:
   repair --queue <file>       enqueue a verify/repair job instead (seen in Bull Board)
   verify <file> [--no-decode] what kind of MP4 it is, what is wrong, how many frames play
   rescan [--camera <id>]      rebuild the segment index from the files on disk
+  keygen                      print a new encryption key for replicas (keep a copy off this box)
+  replicas [--camera <id>] [--json]
+                              what each replica target holds: copies per camera, bytes, oldest / newest
+  restore --from <replica> --camera <id> --from-time <time> --to-time <time> --out <dir> [--export <file>]
+                              download, decrypt and verify the copies of a range from a replica target
 
 repair and verify work on any file in any folder, without a cameras file.
 Environment: REDIS_URL, RECORDER_QUEUE_PREFIX, RECORDER_CONFIG (see README).`,
@@ -46,6 +51,38 @@ no moov, garbage), what is wrong with it, what \`recorder repair\` would do, and
 how many video frames play as it is (ffmpeg decodes the file; --no-decode skips
 that). Exit code 0 when it plays as it is, 1 when not. No cameras file needed.`,
   rescan: `recorder rescan [--camera <id>] [--config FILE]\n\nRebuilds the segment index from the files on disk (after Redis lost it);\nbroken files get verify jobs.`,
+  keygen: `recorder keygen
+
+Prints a new key for client-side encryption of replica copies (directory and
+s3 targets) on stdout, and on stderr how to use it: REPLICA_KEY=<key> in the
+env file, \`encryption: { key: "\${REPLICA_KEY}" }\` on the replica entry.
+Keep a copy off this box (a password manager, or printed): losing the key
+loses the footage. Reads no config and needs no Redis.`,
+  replicas: `recorder replicas [--camera <id>] [--json] [--config FILE]
+
+For each target under replicas: its id, type and where it is (no credentials),
+whether it encrypts, and per camera: whole copies, unfinished copies (live
+chunks of a segment still being recorded when it was sent), stored bytes, and
+the start of the oldest and newest segment (UTC). Only copies named by
+tapo-recorder below the target's prefix / folder count. http targets are other
+installations: their listing is on the receiving board. --json: the same as
+JSON. Exit code 1 when a target cannot be listed.`,
+  restore: `recorder restore --from <replica> --camera <id> --from-time <time> --to-time <time> --out <dir>
+                 [--export <file>] [--full-decode] [--config FILE]
+
+Downloads every copy of the camera on a directory or s3 replica target that
+overlaps the range (whole segments; a segment that was still being recorded is
+joined from its live chunks up to the first gap), decrypts it with the target's
+encryption.key (a tampered object or another key fails that segment), and
+writes it to <dir>/<camera>/<day>/<file> (temp file, then into place; an
+identical file already there is skipped, a different one is never
+overwritten). Each file is verified as recorder verify / repair would: a copy
+cut inside its last fragment is trimmed; --full-decode decodes every frame.
+One line per segment (restored / skipped / failed and why), then a summary.
+--export <file>: also join the restored range into one MP4 (as recorder
+export does; the file must not exist yet). Times: ISO 8601 or relative (-2h).
+Exit code 1 when any segment failed. An http replica is another
+installation: restore from its board or run recorder export there.`,
 };
 
 /** The help text an argument list asks for, or undefined when it asks for a command to run. */
