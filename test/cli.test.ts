@@ -40,6 +40,27 @@ describe('recorder CLI (npx recorder)', () => {
     expect(o.stderr).toMatch(/wat/);
   }, 30_000);
 
+  it('keygen prints a new parseable key on stdout (two runs differ) and the warning on stderr, reading no config', async () => {
+    // A cameras file that already wants the key (not set yet): keygen does not read it.
+    const wants = path.join(tmp.dir, 'wants-key.yml');
+    writeFileSync(wants, `recordingsDir: ${path.join(tmp.dir, 'rec')}\ncameras: []\nreplicas:\n  - { id: nas, type: directory, path: ${path.join(tmp.dir, 'nas')}, encryption: { key: "\${REPLICA_KEY}" } }\n`);
+    const { parseReplicaKey } = await import('@tapo/replica-crypto');
+    const runs = [await recorder('keygen', '--config', wants), await recorder('keygen')];
+    for (const r of runs) {
+      expect(r.exitCode, r.stderr).toBe(0);
+      expect(r.stdout.split('\n')).toHaveLength(1);
+      expect(parseReplicaKey(r.stdout, 'keygen output').id).toMatch(/^[0-9a-f]{16}$/);
+      expect(r.stderr).toMatch(/Keep a copy OFF this box/);
+      expect(r.stderr).toMatch(/losing the key loses the footage/);
+      expect(r.stderr).toMatch(/REPLICA_KEY=<the key> in the env file/);
+      expect(r.stderr).toContain('key: ${REPLICA_KEY}');
+      expect(r.stderr).not.toContain(r.stdout);
+    }
+    expect(runs[0]!.stdout).not.toBe(runs[1]!.stdout);
+    expect((await recorder('keygen', 'extra')).exitCode).toBe(2);
+    expect((await recorder('keygen', '--help')).stdout).toMatch(/losing the key\nloses the footage/);
+  }, 30_000);
+
   it('refuses to queue a file outside recordingsDir; a missing file is named', async () => {
     const q = await recorder('repair', '--queue', '/etc/passwd', '--config', cfg);
     expect(q.exitCode).toBe(2);
