@@ -5,6 +5,7 @@ import { ConfigError, DEFAULT_REDIS_URL, readRuntimeSettings, resolveConfigPath,
 import { redactText, registerUrlSecrets } from '@tapo/log';
 import { classifyMp4 } from '@tapo/mp4';
 import { decodeReport } from '@tapo/ffmpeg';
+import { generateKeyText } from '@tapo/replica-crypto';
 import { decideRepair, runPrune, runRepairChain, scanRecordings } from '@tapo/maintenance';
 import { SegmentLifecycle, isPlayable } from '@tapo/segment-lifecycle';
 import type { Redis } from 'ioredis';
@@ -97,6 +98,17 @@ function progressBar(out: NodeJS.WriteStream) {
   };
 }
 
+/** What `recorder keygen` says on stderr (stdout holds only the key, for `recorder keygen > file`). */
+const KEYGEN_WARNING = `recorder keygen: a new replica encryption key is on stdout.
+  Keep a copy OFF this box (a password manager, or printed): losing the key loses the footage,
+  the encrypted copies cannot be read without it, not even by you.
+  Use it: REPLICA_KEY=<the key> in the env file (not in the cameras file), and in a directory
+  or s3 entry of replicas: (http entries cannot encrypt):
+      encryption:
+        key: \${REPLICA_KEY}
+        hideNames: false   # true: camera ids in the copies' names are replaced too
+`;
+
 export async function runCli(argv: string[], io: { out: NodeJS.WriteStream; err: NodeJS.WriteStream } = { out: process.stdout, err: process.stderr }): Promise<number> {
   const [cmd, ...rest] = argv;
   const say = (s: string) => io.out.write(`${s}\n`);
@@ -141,6 +153,13 @@ export async function runCli(argv: string[], io: { out: NodeJS.WriteStream; err:
     if (!(cmd in HELP) || cmd === 'main') throw new UsageError(`unknown command "${cmd}" (try: recorder --help)`);
     if (values.help) {
       say(HELP[cmd]!);
+      return 0;
+    }
+    // Before any config is read: the key is made to go into one (an unset ${REPLICA_KEY} must not stop it).
+    if (cmd === 'keygen') {
+      if (positionals.length > 0) throw new UsageError(`keygen takes no arguments (got "${positionals[0]}")`);
+      io.out.write(`${generateKeyText()}\n`);
+      io.err.write(KEYGEN_WARNING);
       return 0;
     }
     const loaded = loadConfigIfAny(values.config);

@@ -18,6 +18,7 @@ Commands:
   repair --queue <file>       enqueue a verify/repair job instead (seen in Bull Board)
   verify <file> [--no-decode] what kind of MP4 it is, what is wrong, how many frames play
   rescan [--camera <id>]      rebuild the segment index from the files on disk
+  keygen                      print a new encryption key for replicas (keep a copy off this box)
   replicas [--camera <id>] [--json]
                               what each replica target holds: copies per camera, bytes, oldest / newest
   restore --from <replica> --camera <id> --from-time <time> --to-time <time> --out <dir> [--export <file>]
@@ -50,6 +51,13 @@ no moov, garbage), what is wrong with it, what \`recorder repair\` would do, and
 how many video frames play as it is (ffmpeg decodes the file; --no-decode skips
 that). Exit code 0 when it plays as it is, 1 when not. No cameras file needed.`,
   rescan: `recorder rescan [--camera <id>] [--config FILE]\n\nRebuilds the segment index from the files on disk (after Redis lost it);\nbroken files get verify jobs.`,
+  keygen: `recorder keygen
+
+Prints a new key for client-side encryption of replica copies (directory and
+s3 targets) on stdout, and on stderr how to use it: REPLICA_KEY=<key> in the
+env file, \`encryption: { key: "\${REPLICA_KEY}" }\` on the replica entry.
+Keep a copy off this box (a password manager, or printed): losing the key
+loses the footage. Reads no config and needs no Redis.`,
   replicas: `recorder replicas [--camera <id>] [--json] [--config FILE]
 
 For each target under replicas: its id, type and where it is (no credentials),
