@@ -11,9 +11,11 @@ import path from 'node:path';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfigFile } from '@tapo/config';
 import { decodesCleanly } from '@tapo/maintenance';
 import { classifyMp4 } from '@tapo/mp4';
 import { generateKeyText, parseReplicaKey, sealBuffer, type ReplicaKey } from '@tapo/replica-crypto';
+import { closeS3Clients, createReplicaTarget, replicaSegment, s3LiveTarget } from '@tapo/replication';
 import { dayFolderName, segmentFileName } from '@tapo/storage';
 import { copyName, liveChunkName, sealContext, type CopyNaming } from '../libs/replication/src/targets/copy-names.js';
 import { ROOT, tempDir } from './helpers/env.js';
@@ -108,6 +110,7 @@ describe('recorder restore / recorder replicas', () => {
         s3('sealed', 'sealed/', ', encryption: { key: "${REPLICA_KEY}", hideNames: true }') +
         s3('named', 'named/', ', encryption: { key: "${REPLICA_KEY}" }') +
         s3('other-key', 'named/', ', encryption: { key: "${OTHER_KEY}" }') +
+        s3('senders', 'senders/', ', encryption: { key: "${REPLICA_KEY}", hideNames: true }') +
         `  - { id: nas, type: directory, path: ${dirReplica}, encryption: { key: "\${REPLICA_KEY}" } }\n` +
         `  - { id: office, type: http, url: "https://office-box:3000", token: "0123456789abcdef0123" }\n`,
     );
@@ -146,6 +149,7 @@ describe('recorder restore / recorder replicas', () => {
 
   afterAll(async () => {
     direct?.destroy();
+    closeS3Clients();
     await server?.close().catch(() => {});
     tmp.cleanup();
   });
@@ -264,6 +268,33 @@ describe('recorder restore / recorder replicas', () => {
     expect(filesUnder(out)).toEqual([]);
   }, 60_000);
 
+  it('copies made by the s3 target and its live sender (encrypted, hidden names) restore', async () => {
+    const cfg = loadConfigFile(cfgFile, env).replicas.find((r) => r.id === 'senders')!;
+    const day = dayFolderName(new Date(t0));
+    const local = path.join(tmp.dir, 'rec', 'cam1', day, file('cam1', 30));
+    mkdirSync(path.dirname(local), { recursive: true });
+    writeFileSync(local, seg);
+    const put = await createReplicaTarget(cfg).put(replicaSegment({ absPath: local, cameraId: 'cam1', fileName: file('cam1', 30), startMs: t0 + 30 * MIN, durationMs: 4000 }));
+    expect(put.outcome).toBe('copied');
+    // the segment being recorded: appended every few hundred KB, the last append cut inside a fragment
+    if (cfg.type !== 's3') throw new Error('senders is an s3 replica');
+    const live = s3LiveTarget(cfg);
+    const cut = Math.floor(seg.length * 0.8);
+    for (let offset = 0; offset < cut; offset += 100_000) {
+      const bytes = seg.subarray(offset, Math.min(cut, offset + 100_000));
+      await live.append({ cameraId: 'cam1', fileName: file('cam1', 31), startMs: t0 + 31 * MIN, offset, bytes, durationMs: 0 });
+    }
+    const out = path.join(tmp.dir, 'out-senders');
+    const r = await recorder('restore', '--from', 'senders', '--camera', 'cam1', '--from-time', iso(30), '--to-time', iso(32), '--out', out);
+    expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/restore: 2 restored/);
+    expect(r.stdout).toMatch(new RegExp(`restored ${file('cam1', 31)} \\(live, \\d+ chunk\\(s\\), encrypted, .*\\): fragmented-partial, trim`));
+    expect(sha256(readFileSync(path.join(out, 'cam1', day, file('cam1', 30))))).toBe(sha256(seg));
+    expect((await decodesCleanly(path.join(out, 'cam1', day, file('cam1', 31)))).ok).toBe(true);
+    const listed = JSON.parse((await recorder('replicas', '--json', '--camera', 'cam1')).stdout) as { replicas: { id: string; cameras: { whole: number; live: number }[] }[] };
+    expect(listed.replicas.find((x) => x.id === 'senders')!.cameras).toMatchObject([{ whole: 1, live: 1 }]);
+  }, 120_000);
+
   it('restore from an encrypted directory replica (whole copy and live chunks in <copy>.live/)', async () => {
     const out = path.join(tmp.dir, 'out-nas');
     const r = await recorder('restore', '--from', 'nas', '--camera', 'cam1', '--from-time', iso(0), '--to-time', iso(10), '--out', out);
@@ -279,7 +310,7 @@ describe('recorder restore / recorder replicas', () => {
     const base = ['--camera', 'cam1', '--from-time', iso(0), '--to-time', iso(1), '--out', path.join(tmp.dir, 'out-bad')];
     const cases: [string[], RegExp][] = [
       [['restore', '--from', 'office', ...base], /^recorder: replica "office" is type http: an http replica is another installation: restore from its board or run recorder export there$/],
-      [['restore', '--from', 'nope', ...base], /^recorder: no replica "nope" in the config \(configured: plain, sealed, named, other-key, nas, office\)$/],
+      [['restore', '--from', 'nope', ...base], /^recorder: no replica "nope" in the config \(configured: plain, sealed, named, other-key, senders, nas, office\)$/],
       [['restore', ...base], /^recorder: restore needs --from <replica id>/],
       [['restore', '--from', 'plain', '--camera', 'cam1', '--from-time', 'yesterday', '--to-time', iso(1), '--out', 'x'], /^recorder: cannot read the time "yesterday"/],
       [['restore', '--from', 'plain', '--camera', 'cam1', '--from-time', iso(1), '--to-time', iso(0), '--out', 'x'], /^recorder: --from-time must be before --to-time$/],
