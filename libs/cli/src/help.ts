@@ -81,8 +81,9 @@ cut inside its last fragment is trimmed; --full-decode decodes every frame.
 One line per segment (restored / skipped / failed and why), then a summary.
 --export <file>: also join the restored range into one MP4 (as recorder
 export does; the file must not exist yet). Times: ISO 8601 or relative (-2h).
-Exit code 1 when any segment failed. An http replica is another
-installation: restore from its board or run recorder export there.`,
+Exit code 1 when any segment failed or no copy overlaps the range. An http
+replica is another installation: restore from its board or run recorder
+export there.`,
 };
 
 /** The help text an argument list asks for, or undefined when it asks for a command to run. */
