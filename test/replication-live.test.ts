@@ -48,6 +48,7 @@ describe('live copies: the theft window', () => {
     );
     await a.start('scheduler', S3RVER_KEYS);
     await a.start('worker', S3RVER_KEYS);
+    await a.start('board', S3RVER_KEYS);
   }, 90_000);
 
   afterAll(async () => {
@@ -82,6 +83,21 @@ describe('live copies: the theft window', () => {
       90_000,
       250,
     );
+    // A's board: per target, how far behind live it is, bytes and requests per camera-hour
+    type Live = { cameraId: string; lagSeconds: number; bytesPerHour: number; requestsPerHour: number; up: boolean };
+    let live: Record<string, Live[]> = {};
+    await waitFor('live figures on the board', async () => {
+      const r = (await (await fetch(`http://127.0.0.1:${a.boardPort}/api/replicas`)).json()) as { replicas: Array<{ id: string; live?: Live[] }> };
+      live = Object.fromEntries(r.replicas.map((x) => [x.id, x.live ?? []]));
+      return live.office?.length === 1 && live.bucket?.length === 1;
+    }, 20_000, 250);
+    console.log(`[measure] live copies on A's board: ${Object.entries(live).map(([id, [l]]) => `${id} ${l!.lagSeconds} s behind, ${(l!.bytesPerHour / 1e6).toFixed(0)} MB/camera-h, ${l!.requestsPerHour} requests/camera-h`).join('; ')}`);
+    expect(live.office![0]).toMatchObject({ cameraId: 'cam1', up: true });
+    expect(live.office![0]!.lagSeconds).toBeLessThan(5);
+    // ≤ 1 request per chunkSeconds (2 s): 1800 per hour, plus slack for the start
+    expect(live.bucket![0]!.requestsPerHour).toBeLessThan(2400);
+    const pageText = await (await fetch(`http://127.0.0.1:${a.boardPort}/`)).text();
+    expect(pageText).toContain('behind');
     const ffmpegs = ffmpegsByCamera(a.recordingsDir).get('cam1') ?? [];
     expect(ffmpegs.length).toBe(1);
     const pids = [...a.apps.map((x) => x.pid), ...ffmpegs.map((p) => p.pid)];

@@ -15,8 +15,8 @@ const S3rver = createRequire(import.meta.url)('s3rver') as S3rverCtor;
 export const S3RVER_KEYS = { S3_KEY_ID: 'S3RVER', S3_SECRET: 'S3RVER' };
 
 /** An S3-speaking server on loopback (s3rver) with one bucket, and a client to look into it. */
-export async function startS3rver(dir: string, bucket: string) {
-  const server = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory: path.join(dir, 's3'), configureBuckets: [{ name: bucket }] });
+export async function startS3rver(dir: string, bucket: string, opts: { port?: number } = {}) {
+  const server = new S3rver({ port: opts.port ?? 0, address: '127.0.0.1', silent: true, directory: path.join(dir, 's3'), configureBuckets: [{ name: bucket }] });
   const { port } = await server.run();
   const endpoint = `http://127.0.0.1:${port}`;
   const client = new S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: S3RVER_KEYS.S3_KEY_ID, secretAccessKey: S3RVER_KEYS.S3_SECRET } });

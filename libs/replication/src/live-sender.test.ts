@@ -159,3 +159,22 @@ describe('LiveSender', () => {
     await s.close();
   });
 });
+
+describe('liveStatusOf', () => {
+  it('keeps the freshest report per camera of the target, drops stale ones, gives per-hour rates', async () => {
+    const { liveStatusOf } = await import('./status.js');
+    const now = 10_000_000;
+    const rep = (o: object) => JSON.stringify({ cameraId: 'cam1', lagMs: 420, bytesSent: 1e6, requests: 50, since: now - 3_600_000 / 2, up: true, at: now - 1000, ...o });
+    const hash = {
+      'office|cam1': rep({}),
+      'office|cam2': rep({ cameraId: 'cam2', at: now - 60_000 }),
+      'bucket|cam1': rep({ lagMs: 9000 }),
+      junk: 'x',
+    };
+    const s = liveStatusOf('office', hash, now);
+    expect(s).toHaveLength(1);
+    expect(s[0]).toMatchObject({ cameraId: 'cam1', lagSeconds: 0.4, up: true });
+    expect(s[0]!.bytesPerHour).toBeCloseTo(2e6 * (1800 / 1799), -4);
+    expect(liveStatusOf('bucket', hash, now)[0]!.lagSeconds).toBe(9);
+  });
+});

@@ -140,6 +140,8 @@ export class LiveSender {
     } else if (ev.type === 'segment-end') {
       const s = this.segs.find((x) => x.path === ev.segment);
       if (!s) return;
+      // whole boxes after the last fragment (ffmpeg's mfra at close) are part of the file too
+      if (ev.reason === 'closed' || ev.reason === 'switched') this.advance(s, ev.bytesRead - ev.incompleteBytes, seenAt);
       s.ended = true;
       if (ev.reason !== 'closed' && ev.reason !== 'switched') {
         // deleted, cut or not followable: nothing sound to finish; the whole-segment path decides
@@ -166,6 +168,16 @@ export class LiveSender {
       lastError: this.lastError,
       abandoned: this.counters.abandoned,
     };
+  }
+
+  /** Waits (at most timeoutMs) until everything known is sent and finished, e.g. the last segment at shutdown. */
+  async drain(timeoutMs: number): Promise<boolean> {
+    const until = Date.now() + timeoutMs;
+    while (!this.closed && this.opts.target() && this.next()) {
+      if (Date.now() >= until || !this.up) return false;
+      await sleep(50);
+    }
+    return true;
   }
 
   async close(): Promise<void> {
@@ -288,7 +300,8 @@ export class LiveSender {
     }
     this.lastRequestAt = this.now();
     this.counters.requests++;
-    const r = await target.append({ cameraId: this.cameraId, fileName: s.fileName, startMs: s.startMs, offset: s.sent, bytes, durationMs: s.durationMs });
+    const last = s.ended && end === s.complete;
+    const r = await target.append({ cameraId: this.cameraId, fileName: s.fileName, startMs: s.startMs, offset: s.sent, bytes, durationMs: s.durationMs, ...(last ? { last } : {}) });
     this.counters.bytesSent += bytes.length;
     s.sent = Math.max(s.sent, Math.min(r.held, s.complete), end);
     s.pending = s.pending.filter((p) => p.end > s.sent);

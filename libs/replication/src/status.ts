@@ -64,11 +64,60 @@ export interface ReplicaTargetStatus {
   up?: boolean;
   downSince?: number;
   lastError?: string;
+  /** Live copies of the segments being recorded, per camera (only fresh reports of running senders). */
+  live?: LiveCameraStatus[];
+}
+
+export interface LiveCameraStatus {
+  cameraId: string;
+  /** How far behind live the target is right now. */
+  lagSeconds: number;
+  /** Live bytes sent, per hour of this camera (the closed segment's whole upload comes on top for s3). */
+  bytesPerHour: number;
+  /** Live requests (appends, finishes), per hour of this camera. */
+  requestsPerHour: number;
+  up: boolean;
+  lastError?: string;
+  /** When the worker reported it (ms). */
+  at: number;
+}
+
+/** Reports older than this are of a sender that stopped (its worker died or the camera moved). */
+const LIVE_STALE_MS = 30_000;
+
+/** The live senders' reports of one target, freshest per camera (pure). */
+export function liveStatusOf(targetId: string, hash: Record<string, string>, now = Date.now()): LiveCameraStatus[] {
+  const best = new Map<string, LiveCameraStatus>();
+  for (const [field, value] of Object.entries(hash)) {
+    const bar = field.indexOf('|');
+    if (bar < 0 || field.slice(0, bar) !== targetId) continue;
+    let r: { cameraId?: string; lagMs?: number; bytesSent?: number; requests?: number; since?: number; up?: boolean; lastError?: string; at?: number };
+    try {
+      r = JSON.parse(value) as typeof r;
+    } catch {
+      continue;
+    }
+    const at = Number(r.at);
+    if (!Number.isFinite(at) || now - at > LIVE_STALE_MS || typeof r.cameraId !== 'string') continue;
+    const hours = Math.max(1 / 60, (at - Number(r.since ?? at)) / 3_600_000);
+    const s: LiveCameraStatus = {
+      cameraId: r.cameraId,
+      lagSeconds: Math.round(Number(r.lagMs ?? 0) / 100) / 10,
+      bytesPerHour: Math.round(Number(r.bytesSent ?? 0) / hours),
+      requestsPerHour: Math.round(Number(r.requests ?? 0) / hours),
+      up: r.up !== false,
+      at,
+      ...(r.lastError ? { lastError: r.lastError } : {}),
+    };
+    const prev = best.get(s.cameraId);
+    if (!prev || prev.at < s.at) best.set(s.cameraId, s);
+  }
+  return [...best.values()].sort((x, y) => x.cameraId.localeCompare(y.cameraId));
 }
 
 /** Per configured target: queue counts, last success, oldest waiting segment, up/down (for the board). */
 export async function replicationStatus(redis: Redis, prefix: string, config: Pick<RecorderConfig, 'replicas' | 'storage'>, hostname: string): Promise<ReplicaTargetStatus[]> {
-  const info = await redis.hgetall(replicationKey(prefix));
+  const [info, liveInfo] = await Promise.all([redis.hgetall(replicationKey(prefix)), redis.hgetall(liveReplicationKey(prefix))]);
   const num = (k: string) => (info[k] ? Number(info[k]) : undefined);
   const out: ReplicaTargetStatus[] = [];
   for (const t of config.replicas) {
@@ -108,6 +157,8 @@ export async function replicationStatus(redis: Redis, prefix: string, config: Pi
       const since = num(`${t.id}:downSince`);
       if (since !== undefined && s.up === false) s.downSince = since;
       if (info[`${t.id}:lastError`] && s.up === false) s.lastError = info[`${t.id}:lastError`]!;
+      const live = liveStatusOf(t.id, liveInfo);
+      if (live.length) s.live = live;
       out.push(s);
     } finally {
       await queue.close().catch(() => {});

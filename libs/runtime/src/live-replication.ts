@@ -91,9 +91,16 @@ export class LiveReplication {
     await redis.hset(liveReplicationKey(prefix), ...fields);
   }
 
-  async close(): Promise<void> {
+  /**
+   * Stops the senders. Called after the recorder stopped its ffmpegs: the last segments' ends and
+   * finishes get up to `drainMs` to go out first (a graceful stop leaves nothing to the catch-up).
+   */
+  async close(drainMs = 3000): Promise<void> {
     this.closed = true;
     clearInterval(this.timer);
+    // the streams report the segments' ends a poll period after ffmpeg closed them
+    if (this.senders.size) await new Promise((r) => setTimeout(r, 400));
+    await Promise.all([...this.senders.values()].map((s) => s.sender.drain(drainMs)));
     await this.publish().catch(() => {});
     for (const { sender, unsubscribe } of this.senders.values()) {
       unsubscribe();

@@ -5,7 +5,7 @@
 // `recorder restore` joins.
 import { sealBuffer } from '@tapo/replica-crypto';
 import { ReplicationRejectedError, TargetDownError, isNetworkDownError, isRetryableStatus, messageOf } from '../errors.js';
-import { liveChunkName, sealContext } from './copy-names.js';
+import { copyName, liveChunkName, liveChunkPrefix, sealContext } from './copy-names.js';
 import { s3ClientFor, s3Naming, type S3Replica } from './s3.js';
 import type { LiveTarget } from './target.js';
 
@@ -17,6 +17,29 @@ export function s3LiveTarget(config: S3Replica): LiveTarget {
   const secrets = [config.secretAccessKey, config.accessKeyId].filter(Boolean);
   const scrub = (t: string) => secrets.reduce((acc, s) => acc.split(s).join('***'), t);
   const chunkSeconds = (config as S3Replica & { chunkSeconds?: number }).chunkSeconds ?? DEFAULT_CHUNK_SECONDS;
+  /**
+   * The last chunk of a closed segment can reach the bucket after the segment's whole upload (the
+   * join) deleted its chunks: when the whole copy is there, its chunks go now. Best effort (the
+   * prune deletes chunk sets whose whole copy exists).
+   */
+  const joinIfWhole = async (cameraId: string, fileName: string): Promise<void> => {
+    try {
+      const { sdk, client } = await s3ClientFor(config);
+      const there = await client.send(new sdk.HeadObjectCommand({ Bucket: config.bucket, Key: copyName(naming, cameraId, fileName) })).then(
+        () => true,
+        (e: { $metadata?: { httpStatusCode?: number } }) => {
+          if (e.$metadata?.httpStatusCode === 404) return false;
+          throw e;
+        },
+      );
+      if (!there) return;
+      const listed = await client.send(new sdk.ListObjectsV2Command({ Bucket: config.bucket, Prefix: liveChunkPrefix(naming, cameraId, fileName) }));
+      const keys = (listed.Contents ?? []).map((o) => ({ Key: o.Key! }));
+      if (keys.length) await client.send(new sdk.DeleteObjectsCommand({ Bucket: config.bucket, Delete: { Objects: keys, Quiet: true } }));
+    } catch {
+      /* the prune retries */
+    }
+  };
   return {
     minIntervalMs: chunkSeconds * 1000,
     async append(chunk) {
@@ -45,6 +68,7 @@ export function s3LiveTarget(config: S3Replica): LiveTarget {
         if (isRetryableStatus(status)) throw new TargetDownError(`${label}: HTTP ${status}: ${text}`, config.id, { cause: e });
         throw new ReplicationRejectedError(`${label}: refused with HTTP ${status}: ${text}`, config.id, status);
       }
+      if (chunk.last) await joinIfWhole(chunk.cameraId, chunk.fileName);
       return { held: end, final: false };
     },
   };

@@ -85,6 +85,8 @@ export interface LiveChunk {
   bytes: Buffer;
   /** Media time the file holds up to the end of these bytes (ms). */
   durationMs: number;
+  /** The segment was closed and these bytes reach its end (the whole-segment upload may already be there). */
+  last?: boolean;
 }
 
 export interface LiveAppendResult {
