@@ -277,7 +277,7 @@ describe('replication', () => {
     const srcRoot = path.join(tmp.dir, 'recv-src');
     let rx: Receiver;
     const start = new Date(Math.floor(now / 1000) * 1000 - 30 * 60_000);
-    const target = (): HttpReplica => ({ id: 'office', type: 'http', url: `http://127.0.0.1:${rx.port}`, token: TOKEN, retention: {}, alertAfterSeconds: 300 });
+    const target = (): HttpReplica => ({ id: 'office', type: 'http', url: `http://127.0.0.1:${rx.port}`, token: TOKEN, retention: {}, alertAfterSeconds: 300, live: true });
     const urlPath = (cam: string, name: string) => `/api/replica/segments/${cam}/${name}`;
 
     beforeAll(async () => {
@@ -470,7 +470,7 @@ describe('replication', () => {
     try {
       const start = new Date(Math.floor(now / 1000) * 1000 - 20 * 60_000);
       const s = placeSegment(path.join(tmp.dir, 'recv-noindex-src'), 'cam1', start);
-      const target: HttpReplica = { id: 'office', type: 'http', url: `http://127.0.0.1:${rx.port}`, token: TOKEN, retention: {}, alertAfterSeconds: 300 };
+      const target: HttpReplica = { id: 'office', type: 'http', url: `http://127.0.0.1:${rx.port}`, token: TOKEN, retention: {}, alertAfterSeconds: 300, live: true };
       const seg = { absPath: s.abs, cameraId: 'cam1', fileName: s.name, startMs: start.getTime(), durationMs: 2000 };
       const rel = `house-cam1/${dayFolderName(start)}/${segmentFileName('house-cam1', start)}`;
       rx.failIndex = true;
@@ -506,7 +506,7 @@ describe('replication', () => {
       });
     });
     const seg = { absPath: s.abs, cameraId: 'cam1', fileName: s.name, startMs: start.getTime(), durationMs: 2000 };
-    const target = (port: number): HttpReplica => ({ id: 'far', type: 'http', url: `http://me:pw-secret@127.0.0.1:${port}`, token: TOKEN, retention: {}, alertAfterSeconds: 300 });
+    const target = (port: number): HttpReplica => ({ id: 'far', type: 'http', url: `http://me:pw-secret@127.0.0.1:${port}`, token: TOKEN, retention: {}, alertAfterSeconds: 300, live: true });
     const attempt = (port: number) =>
       uploadToHttpTarget(target(port), seg, { idleTimeoutMs: 300, connectTimeoutMs: 1000 }).then(
         () => new Error('uploaded'),

@@ -169,8 +169,9 @@ alerts:
     );
     expect(cfg.replicas).toEqual([
       { id: 'nas', type: 'directory', path: '/mnt/nas/rec', retention: { maxAgeSeconds: 30 * 86400, maxBytes: 1e12 }, alertAfterSeconds: 300 },
-      { id: 'office', type: 'http', url: 'https://office:3000', token: 'tok-0123456789abcdef', cameras: ['a'], retention: {}, alertAfterSeconds: 600 },
+      { id: 'office', type: 'http', url: 'https://office:3000', token: 'tok-0123456789abcdef', cameras: ['a'], retention: {}, alertAfterSeconds: 600, live: true },
     ]);
+    expect(cfg.receive.liveIdleSeconds).toBe(20);
     expect(cfg.receive.tokens).toEqual([{ id: 'house', token: '0123456789abcdef0123', cameraPrefix: 'house-' }]);
     expect(cfg.alerts).toMatchObject({ offlineAfterSeconds: 30, minIntervalSeconds: 60, targets: [{ id: 'phone', type: 'ntfy', headers: {} }] });
     expect(parseConfig('', FILE, {}).replicas).toEqual([]);

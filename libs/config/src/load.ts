@@ -142,7 +142,7 @@ export function validateConfig(raw: unknown, file: string, baseDir: string): Rec
       alertAfterSeconds: r.alertAfter,
       ...replicaFields[i]!,
     })),
-    receive: cfg.receive,
+    receive: { tokens: cfg.receive.tokens, maxBytes: cfg.receive.maxBytes, liveIdleSeconds: cfg.receive.liveIdle },
     alerts: cfg.alerts,
   };
 }

@@ -8,7 +8,7 @@ const ctx = { baseDir: '/etc/recorder', recordingsDir: '/srv/rec' };
 describe('replica types (config side)', () => {
   it('resolves each type\'s own fields', () => {
     expect(resolveReplicaFields({ type: 'directory', path: 'nas' }, ctx)).toEqual({ fields: { type: 'directory', path: '/etc/recorder/nas' } });
-    expect(resolveReplicaFields({ type: 'http', url: 'https://office:3000//', token: 't' }, ctx)).toEqual({ fields: { type: 'http', url: 'https://office:3000', token: 't' } });
+    expect(resolveReplicaFields({ type: 'http', url: 'https://office:3000//', token: 't', live: true }, ctx)).toEqual({ fields: { type: 'http', url: 'https://office:3000', token: 't', live: true } });
   });
 
   it('names the field of a directory that overlaps the recordings', () => {
@@ -49,9 +49,13 @@ describe('type: s3 (config side)', () => {
       accessKeyId: env.B2_KEY_ID,
       secretAccessKey: env.B2_SECRET,
       forcePathStyle: true,
+      live: true,
+      chunkSeconds: 2,
       retention: { maxAgeSeconds: 30 * 86_400 },
       alertAfterSeconds: 600,
     });
+    expect(parseConfig(yaml(`${ok}, live: false, chunkSeconds: 5`), FILE, env).replicas[0]).toMatchObject({ live: false, chunkSeconds: 5 });
+    expect(problem(`${ok}, chunkSeconds: 0.5`)).toMatch(/replicas\.0\.chunkSeconds.*at least 1/);
     const other = parseConfig(yaml(`${ok}, region: eu-central-003, prefix: "house/cams/", forcePathStyle: false, cameras: [cam1]`), FILE, env).replicas[0];
     expect(other).toMatchObject({ region: 'eu-central-003', prefix: 'house/cams/', forcePathStyle: false, cameras: ['cam1'] });
     expect(parseConfig(yaml(ok.replace('backblazeb2.com"', 'backblazeb2.com/"')), FILE, env).replicas[0]).toMatchObject({ endpoint: 'https://s3.eu-central-003.backblazeb2.com' });

@@ -41,6 +41,8 @@ export interface HttpReplica extends ReplicaBase {
   url: string;
   /** Secret: never logged, never in job data. */
   token: string;
+  /** The segment being recorded goes too, as it is written (the theft window). Default true. */
+  live: boolean;
 }
 export interface S3Replica extends ReplicaBase {
   type: 's3';
@@ -57,6 +59,10 @@ export interface S3Replica extends ReplicaBase {
   /** https://endpoint/bucket/key (true, default: MinIO, B2, Garage…) instead of https://bucket.endpoint/key. */
   forcePathStyle: boolean;
   encryption?: ReplicaEncryption;
+  /** The segment being recorded goes too, as chunk objects (the theft window). Default true. */
+  live: boolean;
+  /** Seconds between two live chunks of one camera (≤ 1 request per camera per chunkSeconds). Default 2. */
+  chunkSeconds: number;
 }
 export type ReplicaConfig = DirectoryReplica | HttpReplica | S3Replica;
 
@@ -144,6 +150,8 @@ export function replicaSchema<Common extends z.ZodRawShape>(common: Common, fiel
         token: z.string().min(16, 'must be at least 16 characters (use a long random token)'),
         /** Refused at resolve (one clear line instead of "unknown key"). */
         encryption: z.unknown().optional(),
+        /** Send the segment being recorded as it is written (appended on the receiver). */
+        live: z.boolean().default(true),
         ...common,
       })
       .strict(),
@@ -161,6 +169,10 @@ export function replicaSchema<Common extends z.ZodRawShape>(common: Common, fiel
         secretAccessKey: z.string().min(1, 'must not be empty'),
         forcePathStyle: z.boolean().default(true),
         encryption: encryptionSchema,
+        /** Send the segment being recorded as small chunk objects. */
+        live: z.boolean().default(true),
+        /** Seconds between two chunks of one camera: the theft window's s3 part, and the PUTs it costs. */
+        chunkSeconds: z.number().min(1, 'must be at least 1 (second)').max(60, 'must be at most 60 (seconds)').default(2),
         ...common,
       })
       .strict(),
@@ -174,7 +186,7 @@ interface RawEncryption {
 }
 type RawFields =
   | { type: 'directory'; path: string; encryption?: RawEncryption | undefined }
-  | { type: 'http'; url: string; token: string; encryption?: unknown }
+  | { type: 'http'; url: string; token: string; encryption?: unknown; live: boolean }
   | {
       type: 's3';
       endpoint: string;
@@ -185,6 +197,8 @@ type RawFields =
       secretAccessKey: string;
       forcePathStyle: boolean;
       encryption?: RawEncryption | undefined;
+      live: boolean;
+      chunkSeconds: number;
     };
 type OwnFields<T extends ReplicaConfig['type']> = Extract<ReplicaConfig, { type: T }> extends infer R ? (R extends unknown ? Omit<R, keyof ReplicaBase> : never) : never;
 
@@ -218,7 +232,7 @@ const RESOLVE: { [T in ReplicaConfig['type']]: (raw: Extract<RawFields, { type: 
         },
       };
     }
-    return { fields: { type: 'http', url: raw.url.replace(/\/+$/, ''), token: raw.token } };
+    return { fields: { type: 'http', url: raw.url.replace(/\/+$/, ''), token: raw.token, live: raw.live } };
   },
   s3: (raw) => {
     const enc = resolveEncryption(raw.encryption);
@@ -233,6 +247,8 @@ const RESOLVE: { [T in ReplicaConfig['type']]: (raw: Extract<RawFields, { type: 
         accessKeyId: raw.accessKeyId,
         secretAccessKey: raw.secretAccessKey,
         forcePathStyle: raw.forcePathStyle,
+        live: raw.live,
+        chunkSeconds: raw.chunkSeconds,
         ...enc,
       },
     };

@@ -127,6 +127,8 @@ const ReceiveSchema = z
       .default([]),
     /** Largest upload accepted. */
     maxBytes: size.default(2 * 1024 ** 3),
+    /** A live copy whose sender has been silent this long is stored as a segment as it is. */
+    liveIdle: duration.default(20),
   })
   .strict();
 
@@ -199,7 +201,7 @@ export const ConfigSchema = z
     /** Off-site copies of every closed segment. */
     replicas: z.preprocess((v) => v ?? [], z.array(ReplicaSchema)),
     /** Accept uploads from other installations (their `replicas:` of type http). */
-    receive: ReceiveSchema.default({ tokens: [], maxBytes: 2 * 1024 ** 3 }),
+    receive: ReceiveSchema.default({ tokens: [], maxBytes: 2 * 1024 ** 3, liveIdle: 20 }),
     alerts: AlertsSchema.default({ offlineAfterSeconds: 30, minIntervalSeconds: 60, diskNearlyFullPercent: 97, targets: [] }),
   })
   .strict();
@@ -255,6 +257,8 @@ export interface ReceiveToken {
 export interface ReceiveConfig {
   tokens: ReceiveToken[];
   maxBytes: number;
+  /** Seconds of silence after which a live copy is stored as it is (the sender's box is gone). */
+  liveIdleSeconds: number;
 }
 
 export interface AlertTarget {

@@ -36,8 +36,8 @@ export interface LiveReceiveDeps {
   logger: Logger;
   recordingsDir(): string;
   tokens(): ReceiveToken[];
-  /** Silence after which a live segment is finished by the receiver. */
-  idleMs: number;
+  /** Silence after which a live segment is finished by the receiver (read at each check: the live config). */
+  idleMs(): number;
 }
 
 interface LiveState {
@@ -219,7 +219,7 @@ export function mountLiveReceive(d: LiveReceiveDeps): { close(): void; finishIdl
   const finishIdle = async (now = Date.now()): Promise<number> => {
     let n = 0;
     for (const [abs, s] of [...live]) {
-      if (now - s.lastAt < d.idleMs) continue;
+      if (now - s.lastAt < d.idleMs()) continue;
       live.delete(abs);
       try {
         const outcome = await d.lock.run(abs, () => finalize(s.t, s.tokenId, s.durationMs, `the sender has been silent for ${Math.round((now - s.lastAt) / 1000)} s`));
@@ -262,7 +262,7 @@ export function mountLiveReceive(d: LiveReceiveDeps): { close(): void; finishIdl
         .finally(() => {
           if (!stopped) tick();
         });
-    }, Math.min(5000, Math.max(250, d.idleMs / 4)));
+    }, Math.min(5000, Math.max(250, d.idleMs() / 4)));
     timer.unref();
   };
   void adoptLeftovers()

@@ -41,7 +41,7 @@ export interface ReceiveRouterOptions {
   logger: Logger;
   /** This machine's name: with storage: local, received segments are indexed under it, so this host's prune and repair reach them. */
   hostname?: string;
-  /** Silence after which a live (still growing) segment is stored as it is. Default 20 s. */
+  /** Silence after which a live (still growing) segment is stored as it is. Default: receive.liveIdleSeconds. */
   liveIdleMs?: number;
 }
 
@@ -194,7 +194,7 @@ export function createReceiveRouter(options: ReceiveRouterOptions): ReceiveRoute
     logger: options.logger,
     recordingsDir: () => options.getConfig().recordingsDir,
     tokens: () => options.getConfig().receive.tokens,
-    idleMs: options.liveIdleMs ?? 20_000,
+    idleMs: () => options.liveIdleMs ?? (options.getConfig().receive.liveIdleSeconds ?? 20) * 1000,
   });
   r.close = () => liveReceive.close();
   r.finishIdleLive = (now) => liveReceive.finishIdle(now);

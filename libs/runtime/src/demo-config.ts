@@ -15,7 +15,7 @@ export function demoConfig(cameraUrl: string, recordingsDir = './recordings'): R
     storage: 'shared',
     repair: { remuxFragmented: false, fullDecode: false },
     replicas: [],
-    receive: { tokens: [], maxBytes: 2 * 1024 ** 3 },
+    receive: { tokens: [], maxBytes: 2 * 1024 ** 3, liveIdleSeconds: 20 },
     alerts: { offlineAfterSeconds: 30, minIntervalSeconds: 60, diskNearlyFullPercent: 97, targets: [] },
     cameras: [
       {

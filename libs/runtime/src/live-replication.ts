@@ -16,7 +16,7 @@ export interface LiveReplicationOptions {
 
 /** Whether a target gets this camera's live copy now (the live config decides, per call). */
 function wants(r: ReplicaConfig, cameraId: string): boolean {
-  return (r as { live?: boolean }).live !== false && (!r.cameras || r.cameras.includes(cameraId));
+  return r.type !== 'directory' && r.live && (!r.cameras || r.cameras.includes(cameraId));
 }
 
 /**

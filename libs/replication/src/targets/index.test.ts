@@ -3,7 +3,7 @@ import type { DirectoryReplica, HttpReplica } from '@tapo/config';
 import { createReplicaTarget, replicaSecrets } from './index.js';
 
 const dir = (over: Partial<DirectoryReplica> = {}): DirectoryReplica => ({ id: 'nas', type: 'directory', path: '/mnt/nas', retention: {}, alertAfterSeconds: 300, ...over });
-const web: HttpReplica = { id: 'office', type: 'http', url: 'https://u:p@office:3000', token: 'secret-token-0123456789', retention: { maxAgeSeconds: 60 }, alertAfterSeconds: 300 };
+const web: HttpReplica = { id: 'office', type: 'http', url: 'https://u:p@office:3000', token: 'secret-token-0123456789', retention: { maxAgeSeconds: 60 }, alertAfterSeconds: 300, live: true };
 
 describe('replica target registry', () => {
   it('maps each config type to its target', () => {

@@ -16,7 +16,7 @@ export function s3LiveTarget(config: S3Replica): LiveTarget {
   const naming = s3Naming(config);
   const secrets = [config.secretAccessKey, config.accessKeyId].filter(Boolean);
   const scrub = (t: string) => secrets.reduce((acc, s) => acc.split(s).join('***'), t);
-  const chunkSeconds = (config as S3Replica & { chunkSeconds?: number }).chunkSeconds ?? DEFAULT_CHUNK_SECONDS;
+  const chunkSeconds = config.chunkSeconds ?? DEFAULT_CHUNK_SECONDS;
   /**
    * The last chunk of a closed segment can reach the bucket after the segment's whole upload (the
    * join) deleted its chunks: when the whole copy is there, its chunks go now. Best effort (the
