@@ -5,13 +5,14 @@
 // an ordinary indexed segment once A has been silent for 20 s.
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SegmentIndex } from '@tapo/segment-index';
 import { listSegmentFiles } from '@tapo/storage';
 import { ffprobe } from './helpers/ffprobe.js';
 import { ffmpegsByCamera } from './helpers/procs.js';
 import { S3RVER_KEYS, startS3rver } from './helpers/s3rver.js';
-import { sleep, waitFor } from './helpers/env.js';
+import { ROOT, sleep, waitFor } from './helpers/env.js';
 import { TestStack } from './helpers/stack.js';
 
 const TOKEN = 'house-a-live-token-0123456789';
@@ -138,6 +139,21 @@ describe('live copies: the theft window', () => {
     expect(bProbe.ok && s3Probe.ok).toBe(true);
     expect(httpWindow).toBeLessThan(5);
     expect(s3Window).toBeLessThan(8);
+
+    // from the bucket, on any box with the config: recorder restore joins the stolen segment's chunks
+    const out = path.join(a.dir, 'restored');
+    const restore = await execa(
+      path.join(ROOT, 'node_modules', '.bin', 'recorder'),
+      ['restore', '--from', 'bucket', '--camera', 'cam1', '--from-time', new Date(killedAt - 120_000).toISOString(), '--to-time', new Date(killedAt).toISOString(), '--out', out, '--config', a.configFile],
+      { reject: false, env: { ...process.env, ...a.env(), ...S3RVER_KEYS }, cwd: ROOT },
+    );
+    expect(restore.exitCode, restore.stdout + restore.stderr).toBe(0);
+    const restored = path.join(out, 'cam1', path.basename(path.dirname(current)), name);
+    expect(existsSync(restored), restore.stdout).toBe(true);
+    const restoredProbe = await ffprobe(restored, { countFrames: true });
+    expect(restoredProbe.ok).toBe(true);
+    console.log(`[measure] restored from the bucket after the theft: ${restoredProbe.durationSeconds.toFixed(2)} s of ${name}`);
+    expect(restoredProbe.durationSeconds).toBeGreaterThan(s3Probe.durationSeconds - 1);
 
     // B stores it as an ordinary segment once A has been silent for 20 s
     const bFile = path.join(bDir, bName);
