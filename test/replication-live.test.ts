@@ -99,6 +99,8 @@ describe('live copies: the theft window', () => {
     expect(live.bucket![0]!.requestsPerHour).toBeLessThan(2400);
     const pageText = await (await fetch(`http://127.0.0.1:${a.boardPort}/`)).text();
     expect(pageText).toContain('behind');
+    const metrics = await (await fetch(`http://127.0.0.1:${a.boardPort}/metrics`)).text();
+    expect(metrics).toMatch(/tapo_replica_live_lag_seconds\{target="office",camera="cam1"\} \d/);
     const ffmpegs = ffmpegsByCamera(a.recordingsDir).get('cam1') ?? [];
     expect(ffmpegs.length).toBe(1);
     const pids = [...a.apps.map((x) => x.pid), ...ffmpegs.map((p) => p.pid)];
@@ -147,6 +149,7 @@ describe('live copies: the theft window', () => {
       ['restore', '--from', 'bucket', '--camera', 'cam1', '--from-time', new Date(killedAt - 120_000).toISOString(), '--to-time', new Date(killedAt).toISOString(), '--out', out, '--config', a.configFile],
       { reject: false, env: { ...process.env, ...a.env(), ...S3RVER_KEYS }, cwd: ROOT },
     );
+    console.log(`[restore] ${restore.stdout}\n${restore.stderr}`);
     expect(restore.exitCode, restore.stdout + restore.stderr).toBe(0);
     const restored = path.join(out, 'cam1', path.basename(path.dirname(current)), name);
     expect(existsSync(restored), restore.stdout).toBe(true);

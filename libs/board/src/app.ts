@@ -3,7 +3,7 @@ import express, { type Express } from 'express';
 import type { Queue } from 'bullmq';
 import { RECEIVE_PATH } from '@tapo/replica-protocol';
 import { createReceiveRouter } from '@tapo/replica-receiver';
-import { replicationStatus } from '@tapo/replication';
+import { liveReplicationKey, liveStatusOf, replicationStatus, replicationUsageKey } from '@tapo/replication';
 import { createHostAllowList, LoginThrottle, type HostAllowList } from '@tapo/http-guard';
 import type { Redis } from 'ioredis';
 import { createBullBoard } from '@bull-board/api';
@@ -158,6 +158,13 @@ export function createBoardApp(opts: BoardAppOptions): Express {
       ...(opts.exportQueue ? [{ name: opts.exportQueue.name, queue: opts.exportQueue }] : []),
     ],
     counters: () => readCounters(opts.redis, opts.prefix),
+    liveReplicas: async () => {
+      const config = opts.config?.get();
+      if (!config?.replicas.length) return [];
+      const hash = await opts.redis.hgetall(liveReplicationKey(opts.prefix));
+      const usage = await opts.redis.hgetall(replicationUsageKey(opts.prefix));
+      return config.replicas.flatMap((r) => liveStatusOf(r.id, hash, Date.now(), usage).map((l) => ({ target: r.id, camera: l.cameraId, ...l })));
+    },
     board: () => ({ ...opts.serverCounters?.(), thumbnail_cache_entries: apiStats.thumbnailCacheEntries(), login_throttled_clients: throttle.size }),
   });
   app.get('/metrics', async (_req, res) => {

@@ -37,6 +37,8 @@ export function createBoardMetrics(sources: {
   counters?(): Promise<Record<string, number>>;
   /** The board's own guards and caches (tapo_board_<name>): refused connections, cut requests, cache sizes. */
   board?(): Record<string, number>;
+  /** Live copies per replica target and camera (from the workers' reports). */
+  liveReplicas?(): Promise<Array<{ target: string; camera: string; lagSeconds: number; bytesPerHour: number; requestsPerHour: number; up: boolean }>>;
 }): BoardMetrics {
   const registry = new Registry();
   const labels = ['camera'] as const;
@@ -58,6 +60,11 @@ export function createBoardMetrics(sources: {
   const pruned = g('tapo_prune_deleted_segments_total', 'Segments deleted by prune jobs (all time)', []);
   const prunedBytes = g('tapo_prune_deleted_bytes_total', 'Bytes deleted by prune jobs (all time)', []);
   const repairs = g('tapo_repair_outcomes_total', 'Repair chain outcomes (all time)', ['outcome']);
+
+  const liveLag = g('tapo_replica_live_lag_seconds', 'How far behind live the replica target\'s copy of the segment being recorded is', ['target', 'camera']);
+  const liveUp = g('tapo_replica_live_up', '1 when the live copy to the target is going through', ['target', 'camera']);
+  const liveBytes = g('tapo_replica_bytes_per_camera_hour', 'Bytes sent to the target per hour of the camera (live + whole segments)', ['target', 'camera']);
+  const liveRequests = g('tapo_replica_requests_per_camera_hour', 'Requests to the target per hour of the camera (live + whole segments)', ['target', 'camera']);
 
   const boardGauge = g('tapo_board', "The board's guards and caches: connections refused by the caps, requests cut by the deadline, uploads cut for their rate, thumbnail cache entries, clients slowed for failed logins", ['what']);
 
@@ -88,6 +95,14 @@ export function createBoardMetrics(sources: {
       const known = (CAMERA_STATES as readonly string[]).includes(c.state) ? [...CAMERA_STATES] : [...CAMERA_STATES, c.state];
       for (const s of known) state.set({ camera, state: s }, s === c.state ? 1 : 0);
       up.set({ camera }, c.state === 'recording' ? 1 : 0);
+    }
+    for (const m of [liveLag, liveUp, liveBytes, liveRequests]) m.reset();
+    for (const l of (await sources.liveReplicas?.().catch(() => [])) ?? []) {
+      const lab = { target: l.target, camera: l.camera };
+      liveLag.set(lab, l.lagSeconds);
+      liveUp.set(lab, l.up ? 1 : 0);
+      liveBytes.set(lab, l.bytesPerHour);
+      liveRequests.set(lab, l.requestsPerHour);
     }
     for (const q of sources.queues) {
       const counts = await q.queue.getJobCounts(...JOB_STATES);

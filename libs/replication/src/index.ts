@@ -42,7 +42,7 @@ export {
   type ReplicationWorkers,
   type ReplicationWorkersOptions,
 } from './replicate-processor.js';
-export { REPLICATE_LIMITER, liveReplicationKey, liveStatusOf, replicationKey, replicationStatus, type LiveCameraStatus, type ReplicaTargetStatus } from './status.js';
+export { REPLICATE_LIMITER, liveReplicationKey, liveStatusOf, recordUsage, replicationKey, replicationUsageKey, replicationStatus, type LiveCameraStatus, type ReplicaTargetStatus } from './status.js';
 export { LiveSender, nodeLiveFileReader, type LiveFileReader, type LiveSenderOptions, type LiveSenderStats } from './live-sender.js';
 export { LiveHoleError, type LiveAppendResult, type LiveChunk, type LiveFinish, type LiveTarget } from './targets/target.js';
 export { DEFAULT_CHUNK_SECONDS, s3LiveTarget } from './targets/s3-live.js';

@@ -176,5 +176,10 @@ describe('liveStatusOf', () => {
     expect(s[0]).toMatchObject({ cameraId: 'cam1', lagSeconds: 0.4, up: true });
     expect(s[0]!.bytesPerHour).toBeCloseTo(2e6 * (1800 / 1799), -4);
     expect(liveStatusOf('bucket', hash, now)[0]!.lagSeconds).toBe(9);
+    // whole-segment uploads come on top (per hour since their first count)
+    const usage = { 'office|cam1|since': String(now - 3_600_000), 'office|cam1|bytes': '5000000', 'office|cam1|requests': '120' };
+    const w = liveStatusOf('office', hash, now, usage)[0]!;
+    expect(w.bytesPerHour - w.liveBytesPerHour).toBe(5_000_000);
+    expect(w.requestsPerHour).toBe(Math.round(50 / ((now - 1000 - (now - 1_800_000)) / 3_600_000) + 120));
   });
 });

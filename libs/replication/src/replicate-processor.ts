@@ -18,7 +18,7 @@ import { olderThanRetention, targetWantsCamera } from './enqueue-replicas.js';
 import { ReplicationRejectedError, SourceGoneError, TargetDownError, errorCode, messageOf } from './errors.js';
 import { pruneSchedule } from './prune-schedule.js';
 import { RequeueOrder } from './requeue-order.js';
-import { REPLICATE_LIMITER, recordSuccess, recordTargetState } from './status.js';
+import { REPLICATE_LIMITER, recordSuccess, recordTargetState, recordUsage } from './status.js';
 import { TargetHealth, type BackoffRange, type TargetState } from './target-health.js';
 import { createReplicaTarget, replicaSecrets } from './targets/index.js';
 import type { HttpTargetOptions } from './targets/http.js';
@@ -165,6 +165,8 @@ export async function startReplicationWorkers(options: ReplicationWorkersOptions
     ...(options.http ? { http: options.http } : {}),
     onReplicated: async (target, data, r) => {
       await recordSuccess(options.redis, options.prefix, target.id, data.file).catch(() => {});
+      const entry = options.getConfig().replicas.find((x) => x.id === target.id);
+      if (entry && (r.outcome === 'copied' || r.outcome === 'already')) await recordUsage(options.redis, options.prefix, entry, data.cameraId, r.outcome, r.bytes).catch(() => {});
       if (r.outcome === 'copied') {
         await incrementCounter(options.redis, options.prefix, `replicate:${target.id}:copied`, 1);
         await incrementCounter(options.redis, options.prefix, `replicate:${target.id}:bytes`, r.bytes);

@@ -15,6 +15,33 @@ export function replicationKey(prefix: string): string {
 }
 
 /**
+ * Redis hash `<prefix>:replication-usage`, per `<target>|<camera>|`: `bytes`, `requests` (whole-segment
+ * uploads and their checks, written by the replicate workers) and `since` (ms, the first count).
+ */
+export function replicationUsageKey(prefix: string): string {
+  return `${prefix}:replication-usage`;
+}
+
+/** Requests a whole-segment job costs on a target type (directory: none, it is a folder). */
+const WHOLE_REQUESTS: Record<ReplicaConfig['type'], { copied: number; already: number }> = {
+  directory: { copied: 0, already: 0 },
+  // HEAD, PUT / HEAD
+  http: { copied: 2, already: 1 },
+  // HEAD, PUT, LIST (the join) / HEAD, LIST
+  s3: { copied: 3, already: 2 },
+};
+
+export async function recordUsage(redis: Redis, prefix: string, target: Pick<ReplicaConfig, 'id' | 'type'>, cameraId: string, outcome: 'copied' | 'already', bytes: number, now = Date.now()): Promise<void> {
+  const f = `${target.id}|${cameraId}|`;
+  await redis
+    .multi()
+    .hsetnx(replicationUsageKey(prefix), `${f}since`, String(now))
+    .hincrby(replicationUsageKey(prefix), `${f}bytes`, outcome === 'copied' ? bytes : 0)
+    .hincrby(replicationUsageKey(prefix), `${f}requests`, WHOLE_REQUESTS[target.type][outcome])
+    .exec();
+}
+
+/**
  * Redis hash `<prefix>:replication-live`, field `<target>|<camera>`: the JSON of the live sender's
  * LiveSenderStats plus `at` (ms), written every few seconds by the worker recording the camera.
  */
@@ -72,9 +99,11 @@ export interface LiveCameraStatus {
   cameraId: string;
   /** How far behind live the target is right now. */
   lagSeconds: number;
-  /** Live bytes sent, per hour of this camera (the closed segment's whole upload comes on top for s3). */
+  /** Bytes sent, per hour of this camera: live appends / chunks plus whole-segment uploads (s3 sends a segment twice). */
   bytesPerHour: number;
-  /** Live requests (appends, finishes), per hour of this camera. */
+  /** Of which live. */
+  liveBytesPerHour: number;
+  /** Requests (live appends / chunk PUTs, finishes, whole-segment HEAD / PUT / LIST), per hour of this camera. */
   requestsPerHour: number;
   up: boolean;
   lastError?: string;
@@ -86,7 +115,14 @@ export interface LiveCameraStatus {
 const LIVE_STALE_MS = 30_000;
 
 /** The live senders' reports of one target, freshest per camera (pure). */
-export function liveStatusOf(targetId: string, hash: Record<string, string>, now = Date.now()): LiveCameraStatus[] {
+export function liveStatusOf(targetId: string, hash: Record<string, string>, now = Date.now(), usage: Record<string, string> = {}): LiveCameraStatus[] {
+  const whole = (cameraId: string) => {
+    const f = `${targetId}|${cameraId}|`;
+    const since = Number(usage[`${f}since`]);
+    if (!Number.isFinite(since)) return { bytes: 0, requests: 0 };
+    const hours = Math.max(1 / 60, (now - since) / 3_600_000);
+    return { bytes: Number(usage[`${f}bytes`] ?? 0) / hours, requests: Number(usage[`${f}requests`] ?? 0) / hours };
+  };
   const best = new Map<string, LiveCameraStatus>();
   for (const [field, value] of Object.entries(hash)) {
     const bar = field.indexOf('|');
@@ -100,11 +136,14 @@ export function liveStatusOf(targetId: string, hash: Record<string, string>, now
     const at = Number(r.at);
     if (!Number.isFinite(at) || now - at > LIVE_STALE_MS || typeof r.cameraId !== 'string') continue;
     const hours = Math.max(1 / 60, (at - Number(r.since ?? at)) / 3_600_000);
+    const w = whole(r.cameraId);
+    const liveBytes = Number(r.bytesSent ?? 0) / hours;
     const s: LiveCameraStatus = {
       cameraId: r.cameraId,
       lagSeconds: Math.round(Number(r.lagMs ?? 0) / 100) / 10,
-      bytesPerHour: Math.round(Number(r.bytesSent ?? 0) / hours),
-      requestsPerHour: Math.round(Number(r.requests ?? 0) / hours),
+      bytesPerHour: Math.round(liveBytes + w.bytes),
+      liveBytesPerHour: Math.round(liveBytes),
+      requestsPerHour: Math.round(Number(r.requests ?? 0) / hours + w.requests),
       up: r.up !== false,
       at,
       ...(r.lastError ? { lastError: r.lastError } : {}),
@@ -117,7 +156,7 @@ export function liveStatusOf(targetId: string, hash: Record<string, string>, now
 
 /** Per configured target: queue counts, last success, oldest waiting segment, up/down (for the board). */
 export async function replicationStatus(redis: Redis, prefix: string, config: Pick<RecorderConfig, 'replicas' | 'storage'>, hostname: string): Promise<ReplicaTargetStatus[]> {
-  const [info, liveInfo] = await Promise.all([redis.hgetall(replicationKey(prefix)), redis.hgetall(liveReplicationKey(prefix))]);
+  const [info, liveInfo, usage] = await Promise.all([redis.hgetall(replicationKey(prefix)), redis.hgetall(liveReplicationKey(prefix)), redis.hgetall(replicationUsageKey(prefix))]);
   const num = (k: string) => (info[k] ? Number(info[k]) : undefined);
   const out: ReplicaTargetStatus[] = [];
   for (const t of config.replicas) {
@@ -157,7 +196,7 @@ export async function replicationStatus(redis: Redis, prefix: string, config: Pi
       const since = num(`${t.id}:downSince`);
       if (since !== undefined && s.up === false) s.downSince = since;
       if (info[`${t.id}:lastError`] && s.up === false) s.lastError = info[`${t.id}:lastError`]!;
-      const live = liveStatusOf(t.id, liveInfo);
+      const live = liveStatusOf(t.id, liveInfo, Date.now(), usage);
       if (live.length) s.live = live;
       out.push(s);
     } finally {

@@ -313,6 +313,8 @@ export interface CopyRead {
   stream: Readable;
   /** Live copies: how the chunks join (bytes, the first hole). */
   join?: JoinPlan<CopyChunk>;
+  /** Filled while the stream is read: what was restored short of the plan, and why. */
+  notes: string[];
 }
 
 /** One line for a failure while reading `entry`: names the copy, never a key or credential. */
@@ -356,18 +358,26 @@ export async function readCopy(entry: CopyEntry): Promise<CopyRead> {
     else if (sha256 && /^[0-9a-f]{64}$/i.test(sha256)) stages.push(sha256Check(sha256, what));
     const out = new PassThrough({ highWaterMark: 1024 * 1024 });
     pipeline([body, ...stages, out], () => {});
-    return { stream: out };
+    return { stream: out, notes: [] };
   }
   const join = joinChunks(entry.chunks ?? []);
+  const notes: string[] = [];
   async function* pieces(): AsyncGenerator<Buffer> {
     for (const p of join.pieces) {
       const c = p.chunk;
       const what = reader.label(c.name);
       const stored = await reader.buffer(c.name);
       const plain = entry.encrypted ? reader.crypto!.openBuffer(sealContext(entry.cameraId, entry.fileName, c.offset), stored, what) : stored;
-      if (plain.length !== c.end - c.offset) throw new RestoreError(`${what}: holds ${plain.length} bytes, its name says ${c.end - c.offset} (cut short?)`);
+      if (plain.length > c.end - c.offset) throw new RestoreError(`${what}: holds ${plain.length} bytes, its name says ${c.end - c.offset}`);
+      if (plain.length < c.end - c.offset) {
+        // an upload cut short (the sender vanished mid-PUT on a store that keeps partial objects):
+        // its bytes are still the file's from its offset on; the join ends there (a cut last box is trimmed)
+        notes.push(`${what} holds ${plain.length} of ${c.end - c.offset} bytes (an upload cut short): the live copy ends there`);
+        if (plain.length > p.from - c.offset) yield plain.subarray(p.from - c.offset, Math.min(plain.length, p.to - c.offset));
+        return;
+      }
       yield plain.subarray(p.from - c.offset, p.to - c.offset);
     }
   }
-  return { stream: Readable.from(pieces(), { objectMode: false }), join };
+  return { stream: Readable.from(pieces(), { objectMode: false }), join, notes };
 }

@@ -73,6 +73,7 @@ export async function restoreCopy(entry: CopyEntry, opts: RestoreOptions): Promi
         if (j.hole) notes.push(`live chunks stop at byte ${j.hole.from} (missing up to ${j.hole.to}, ${j.beyondHole.length} chunk(s) after the gap not used): restored the first ${j.bytes} bytes`);
       }
       await pipeline(read.stream, createWriteStream(temp, { flags: 'wx' }));
+      notes.push(...read.notes);
     } catch (e) {
       return result('failed', describeReadError(entry, e));
     }
