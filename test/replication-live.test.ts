@@ -3,7 +3,8 @@
 // every process of A is killed -9 at the same instant (worker, its ffmpeg, scheduler): what reached
 // A's disk but is missing on B and in the bucket is the theft window. B then stores its live copy as
 // an ordinary indexed segment once A has been silent for 20 s.
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { chromium } from 'playwright-core';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -99,6 +100,26 @@ describe('live copies: the theft window', () => {
     expect(live.bucket![0]!.requestsPerHour).toBeLessThan(2400);
     const pageText = await (await fetch(`http://127.0.0.1:${a.boardPort}/`)).text();
     expect(pageText).toContain('behind');
+    if (existsSync('/usr/bin/chromium')) {
+      // the owner's view of it: the "Off-site copies" table on a phone and on a desktop
+      const shots = path.join(ROOT, 'artifacts', 'screenshots');
+      mkdirSync(shots, { recursive: true });
+      const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: ['--headless', '--no-sandbox', '--disable-gpu'] });
+      try {
+        for (const [name, viewport] of [['phone', { width: 390, height: 844 }], ['desktop', { width: 1280, height: 900 }]] as const) {
+          const page = await browser.newPage({ viewport });
+          await page.goto(`http://127.0.0.1:${a.boardPort}/`);
+          await page.locator('.live-lag').first().waitFor({ timeout: 15_000 });
+          await page.locator('.card.replica').first().scrollIntoViewIfNeeded();
+          await page.screenshot({ path: path.join(shots, `offsite-copies-${name}.png`), fullPage: true });
+          // nothing wider than the phone's screen
+          if (name === 'phone') expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+          await page.close();
+        }
+      } finally {
+        await browser.close();
+      }
+    }
     const metrics = await (await fetch(`http://127.0.0.1:${a.boardPort}/metrics`)).text();
     expect(metrics).toMatch(/tapo_replica_live_lag_seconds\{target="office",camera="cam1"\} \d/);
     const ffmpegs = ffmpegsByCamera(a.recordingsDir).get('cam1') ?? [];

@@ -26,7 +26,7 @@ export const CSS = `
 body{font-family:system-ui,sans-serif;margin:1.5rem;color:#222}
 nav a{margin-right:1rem}
 .cards{display:flex;flex-wrap:wrap;gap:1rem}
-.card{border:1px solid #ccc;border-radius:6px;padding:.8rem;width:340px}
+.card{border:1px solid #ccc;border-radius:6px;padding:.8rem;width:340px;max-width:100%;box-sizing:border-box}.card .where{overflow-wrap:anywhere}.card h3{margin:.2rem 0}
 .card img{width:100%;aspect-ratio:16/9;background:#eee;object-fit:cover}
 .state{font-weight:bold}.recording{color:#0a0}.reconnecting,.failed,.auth-failed{color:#c00}.disabled,.queued{color:#888}
 dl{display:grid;grid-template-columns:auto 1fr;gap:.1rem .6rem;margin:.4rem 0}dt{color:#666}dd{margin:0}

@@ -24,24 +24,33 @@ export interface ReplicaRow {
 function liveText(r: ReplicaRow): string {
   if (!r.live?.length) return '<small>no live copy now</small>';
   return r.live
-    .map((l) => `<span class="live-lag" data-camera="${esc(l.cameraId)}">${esc(l.cameraId)}: ${l.up ? `${esc(l.lagSeconds.toFixed(1))} s behind` : 'waiting for the target'}</span> <small>(${esc(fmtBytes(l.bytesPerHour))}/h, ${esc(l.requestsPerHour)} requests/h)</small>`)
+    .map((l) => `<span class="live-lag" data-camera="${esc(l.cameraId)}">${esc(l.cameraId)}: ${l.up ? `${esc(l.lagSeconds.toFixed(1))} s behind live` : 'waiting for the target'}</span><br><small>${esc(fmtBytes(l.bytesPerHour))} and ${esc(l.requestsPerHour)} requests per camera-hour</small>`)
     .join('<br>');
 }
 
 function renderReplicas(rows: ReplicaRow[]): string {
   if (rows.length === 0) return '';
   const ago = (ms?: number) => (ms ? `${fmtDuration(Math.round((Date.now() - ms) / 1000))} ago` : 'never');
-  const tr = rows
+  // one card per target (a table of 7 columns does not fit a phone)
+  const cards = rows
     .map(
-      (r) => `<tr><td>${esc(r.id)}</td><td>${esc(r.where)}</td><td class="state ${r.up === false ? 'reconnecting' : 'recording'}">${r.up === false ? 'unreachable' : 'ok'}</td>` +
-        `<td>${esc(r.waiting)}${r.oldestWaitingStartMs ? ` <small>(oldest from ${esc(ago(r.oldestWaitingStartMs))})</small>` : ''}</td><td>${esc(r.failed)}</td><td>${esc(ago(r.lastSuccessMs))}</td>` +
-        `<td>${liveText(r)}</td><td><small>${r.up === false ? esc(r.lastError ?? '') : ''}</small></td></tr>`,
+      (r) => `<div class="card replica" data-replica="${esc(r.id)}">
+  <h3>${esc(r.id)} <span class="state ${r.up === false ? 'reconnecting' : 'recording'}">${r.up === false ? 'unreachable' : 'ok'}</span></h3>
+  <dl>
+    <dt>where</dt><dd class="where">${esc(r.where)}</dd>
+    <dt>waiting</dt><dd>${esc(r.waiting)}${r.oldestWaitingStartMs ? ` <small>(oldest from ${esc(ago(r.oldestWaitingStartMs))})</small>` : ''}</dd>
+    <dt>failed</dt><dd>${esc(r.failed)}</dd>
+    <dt>last copy</dt><dd>${esc(ago(r.lastSuccessMs))}</dd>
+    <dt>live</dt><dd>${liveText(r)}</dd>
+  </dl>
+  ${r.up === false && r.lastError ? `<small>${esc(r.lastError)}</small>` : ''}
+</div>`,
     )
     .join('\n');
   return `<h2>Off-site copies</h2>
-<table><tr><th>replica</th><th>where</th><th>state</th><th>waiting</th><th>failed</th><th>last copy</th><th>live (per camera-hour)</th><th></th></tr>
-${tr}
-</table>`;
+<div class="cards">
+${cards}
+</div>`;
 }
 
 export function renderStatusPage(cameras: CameraStatus[], replicas: ReplicaRow[] = []): string {
