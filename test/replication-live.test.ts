@@ -113,7 +113,7 @@ describe('live copies: the theft window', () => {
           await page.locator('.card.replica').first().scrollIntoViewIfNeeded();
           await page.screenshot({ path: path.join(shots, `offsite-copies-${name}.png`), fullPage: true });
           // nothing wider than the phone's screen
-          if (name === 'phone') expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+          if (name === 'phone') expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
           await page.close();
         }
       } finally {

@@ -22,6 +22,8 @@ import { createBoardMetrics } from './metrics.js';
 import { buildSpans, renderExportPage, renderPlayPage, renderTimelinePage } from './pages.js';
 import { validCameraId, validSegmentRel } from './paths.js';
 import { renderStatusPage } from './status-page.js';
+import { renderLivePage } from './live-page.js';
+import { startViewerStream, type LiveViewRelay } from '@tapo/live-view';
 
 export interface BoardAppOptions {
   recordQueue: RecordQueue;
@@ -44,8 +46,13 @@ export interface BoardAppOptions {
   loginThrottle?: LoginThrottle;
   /** The HTTP server's guard counters (for /metrics). */
   serverCounters?(): Record<string, number>;
+  /** Live view: the fragments of watched cameras from the workers (none: /live says it is off). */
+  liveRelay?: LiveViewRelay;
   logger: Logger;
 }
+
+/** Cameras one live stream may carry (a page's grid). */
+const MAX_LIVE_CAMERAS = 32;
 
 /**
  * The board: Bull Board at /queues (the record queue read-only: a click must
@@ -138,6 +145,59 @@ export function createBoardApp(opts: BoardAppOptions): Express {
     for (const c of await index.cameras()) ids.add(c);
     return [...ids].sort();
   };
+
+  // Live view: the status of cameras for the streams, shared for 2 s (one query however many watch)
+  let statusCache: { at: number; p: Promise<Map<string, Awaited<ReturnType<typeof cameraStatus>>[number]>> } | undefined;
+  const statusOf = async (cameraId: string) => {
+    if (!statusCache || Date.now() - statusCache.at > 2000) {
+      statusCache = { at: Date.now(), p: cameraStatus().then((all) => new Map(all.map((c) => [c.id, c]))) };
+      statusCache.p.catch(() => (statusCache = undefined));
+    }
+    return (await statusCache.p).get(cameraId);
+  };
+  const liveCameras = async () => {
+    const names = new Map(opts.config?.get().cameras.map((c) => [c.id, c.name]) ?? []);
+    return (await cameraIds()).map((id) => ({ id, ...(names.get(id) ? { name: names.get(id)! } : {}) }));
+  };
+  app.get('/live', async (_req, res) => {
+    res.type('html').send(renderLivePage({ cameras: await liveCameras(), single: false }));
+  });
+  app.get('/live/:camera', async (req, res) => {
+    const id = req.params.camera;
+    if (!validCameraId(id)) return void res.status(400).type('text').send('invalid camera id');
+    const cam = (await liveCameras()).find((c) => c.id === id);
+    if (!cam) return void res.status(404).type('text').send(`no camera "${id}"`);
+    res.type('html').send(renderLivePage({ cameras: [cam], single: true }));
+  });
+  app.get('/api/live/stream', async (req, res) => {
+    const relay = opts.liveRelay;
+    if (!relay) return void res.status(503).json({ error: 'live view is not available on this board' });
+    const raw = req.query.camera;
+    const cameras = (Array.isArray(raw) ? raw : [raw]).filter((c): c is string => typeof c === 'string' && c !== '');
+    if (cameras.length === 0) return void res.status(400).json({ error: 'camera=<id> is required (repeat it for several)' });
+    if (cameras.length > MAX_LIVE_CAMERAS) return void res.status(400).json({ error: `at most ${MAX_LIVE_CAMERAS} cameras per stream` });
+    const bad: string | undefined = cameras.find((c) => !validCameraId(c));
+    if (bad !== undefined) return void res.status(400).json({ error: `invalid camera id "${String(bad).slice(0, 64)}"` });
+    const known = new Set(await cameraIds());
+    const unknown = cameras.find((c) => !known.has(c));
+    if (unknown) return void res.status(404).json({ error: `no camera "${unknown}"` });
+    res.status(200).set({ 'Content-Type': 'application/octet-stream', 'Cache-Control': 'no-store', 'X-Accel-Buffering': 'no', 'X-Content-Type-Options': 'nosniff' });
+    res.flushHeaders();
+    req.socket.setNoDelay(true);
+    const stop = startViewerStream({
+      relay,
+      cameras,
+      sink: res,
+      cameraState: async (id) => {
+        const st = await statusOf(id);
+        const recording = st?.state === 'recording' || st?.state === 'starting';
+        const last = st?.progress?.lastProgressAt ?? st?.lastSegmentAt;
+        const since = last ? Date.parse(last) : undefined;
+        return { recording, ...(since !== undefined && Number.isFinite(since) ? { since } : {}), message: recording ? 'recording' : `camera ${st?.state ?? 'offline'}` };
+      },
+    });
+    res.on('close', stop);
+  });
 
   app.get('/api/cameras', async (_req, res) => {
     try {

@@ -4,6 +4,7 @@ import { createHostAllowList, guardServer, parseAllowedHosts, serverOptions, typ
 import type { Queue } from 'bullmq';
 import { createExportQueue, createNotifyQueue } from '@tapo/queues';
 import { RECEIVE_PATH } from '@tapo/replica-protocol';
+import { LiveViewRelay } from '@tapo/live-view';
 import type { ConfigSource } from '@tapo/config';
 import type { Logger } from '@tapo/log';
 import { createMaintenanceQueue, createRecordQueue, createRedis, createRepairQueue, createReplicateQueue, replicateQueueName } from '@tapo/queues';
@@ -81,6 +82,10 @@ export async function startBoardServer(opts: BoardServerOptions): Promise<BoardS
   let guard: ServerGuard | undefined;
   const redis = createRedis(opts.redisUrl, { name: 'recorder-board' });
   redis.on('error', (e) => opts.logger.debug({ err: e }, 'redis (board) error'));
+  // live view: one subscriber connection, a subscription per watched camera (none while nobody watches)
+  const liveSub = createRedis(opts.redisUrl, { name: 'recorder-board-live' });
+  liveSub.on('error', (e) => opts.logger.debug({ err: e }, 'redis (board live view) error'));
+  const liveRelay = new LiveViewRelay({ redis, subscriber: liveSub, prefix: opts.prefix });
   const recordQueue = createRecordQueue(redis, opts.prefix);
   recordQueue.on('error', () => {});
   const repairQueue = createRepairQueue(redis, opts.prefix);
@@ -105,6 +110,7 @@ export async function startBoardServer(opts: BoardServerOptions): Promise<BoardS
   }
   for (const q of extraQueues) q.queue.on('error', () => {});
   const app = createBoardApp({
+    liveRelay,
     extraQueues,
     recordQueue,
     repairQueue,
@@ -159,6 +165,7 @@ export async function startBoardServer(opts: BoardServerOptions): Promise<BoardS
       await maintenanceQueue.close();
       await exportQueue.close();
       for (const q of extraQueues) await q.queue.close().catch(() => {});
+      await liveRelay.close();
       await redis.quit().catch(() => {});
     },
   };

@@ -28,6 +28,11 @@ export class LiveFragmentHub {
     return s;
   }
 
+  /** True while this process's ffmpeg writes a segment of the camera (not after it moved to another worker). */
+  isRecording(cameraId: string): boolean {
+    return this.streams.get(cameraId)?.recording ?? false;
+  }
+
   /** Cameras with a stream, i.e. recorded here since this process started. */
   cameras(): string[] {
     return [...this.streams.keys()];

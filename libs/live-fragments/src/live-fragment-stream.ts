@@ -181,6 +181,12 @@ export class LiveFragmentStream {
     } else this.segs = [seg];
   }
 
+  /** ffmpeg is writing a segment of this camera here now (opened, not closed or interrupted). */
+  get recording(): boolean {
+    const last = this.segs[this.segs.length - 1];
+    return !this.closed && last !== undefined && !last.final;
+  }
+
   /** ffmpeg closed a segment file: it has its final size. */
   segmentClosed(file: string): void {
     if (this.closed) return;

@@ -12,6 +12,7 @@ import { SegmentLifecycle } from '@tapo/segment-lifecycle';
 import { replicateQueues, startReplicationWorkers } from '@tapo/replication';
 import { replicationConsumer } from './replication-consumer.js';
 import { LiveReplication } from './live-replication.js';
+import { LiveViewPublisher } from '@tapo/live-view';
 
 export interface WorkerRole {
   record: RecordWorker;
@@ -73,6 +74,10 @@ export async function startWorkerRole(opts: WorkerRoleOptions): Promise<WorkerRo
   const exportWorker = startExportWorker({ blocking, prefix: opts.prefix, index, getConfig: opts.getConfig, logger: opts.logger });
   const live = new LiveFragmentHub({ logger: opts.logger });
   const liveReplication = new LiveReplication({ hub: live, getConfig: opts.getConfig, logger: opts.logger, redis, prefix: opts.prefix });
+  // live view: fragments of the cameras recorded here go to Redis while a board says somebody watches
+  const liveViewSub = createRedis(opts.redisUrl, { name: `recorder-live-view-${hostname}` });
+  liveViewSub.on('error', () => {});
+  const liveView = new LiveViewPublisher({ hub: live, redis, subscriber: liveViewSub, prefix: opts.prefix, source: `${hostname}:${process.pid}`, logger: opts.logger });
 
   const warn = (what: string, cameraId: string, file: string) => (e: Error) =>
     opts.logger.warn({ err: e, cameraId, file }, `${what} ${file}: ${e.message}`);
@@ -104,6 +109,7 @@ export async function startWorkerRole(opts: WorkerRoleOptions): Promise<WorkerRo
     liveReplication,
     async close() {
       await record.close();
+      await liveView.close();
       await liveReplication.close();
       await live.close();
       await files.close();
