@@ -3,6 +3,7 @@
 // nobody watching nothing is published (zero messages on the camera's Redis channel); ten viewers
 // cost the worker what one does (same publish rate); the stream moves to the other worker when the
 // recording one is killed -9.
+import { execa } from 'execa';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FRAME, FrameReader, decodeRelay, liveChannel } from '@tapo/live-view';
@@ -112,6 +113,21 @@ describe('live view stream', () => {
       await ch.close();
     }
   }, 90_000);
+
+  it('HLS for browsers without MSE: a playlist of GOP segments from the same fragments that ffmpeg plays', async () => {
+    const t0 = Date.now();
+    const r = await fetch(`${base}/api/live/cam1/hls/index.m3u8`);
+    expect(r.status).toBe(200);
+    expect(r.headers.get('content-type')).toContain('mpegurl');
+    const text = await r.text();
+    console.log(`[measure] live HLS: first playlist ${Date.now() - t0} ms after the request (waits for two GOPs)`);
+    expect(text).toMatch(/#EXT-X-MAP:URI="init-\d+\.mp4"/);
+    expect(text).toMatch(/seg-\d+\.m4s/);
+    const dec = await execa('ffmpeg', ['-v', 'error', '-i', `${base}/api/live/cam1/hls/index.m3u8`, '-t', '4', '-f', 'null', '-'], { reject: false, timeout: 60_000 });
+    expect(dec.exitCode, dec.stderr).toBe(0);
+    expect((await fetch(`${base}/api/live/cam1/hls/seg-999999.m4s`)).status).toBe(404);
+    expect((await fetch(`${base}/api/live/nope/hls/index.m3u8`)).status).toBe(404);
+  }, 60_000);
 
   it('the recording worker killed -9: the stream resumes from the worker that takes the camera over', async () => {
     const v = await openViewer(base, 'cam1');

@@ -23,7 +23,7 @@ import { buildSpans, renderExportPage, renderPlayPage, renderTimelinePage } from
 import { validCameraId, validSegmentRel } from './paths.js';
 import { renderStatusPage } from './status-page.js';
 import { renderLivePage } from './live-page.js';
-import { startViewerStream, type LiveViewRelay } from '@tapo/live-view';
+import { HlsViews, startViewerStream, type LiveViewRelay } from '@tapo/live-view';
 
 export interface BoardAppOptions {
   recordQueue: RecordQueue;
@@ -169,6 +169,36 @@ export function createBoardApp(opts: BoardAppOptions): Express {
     if (!cam) return void res.status(404).type('text').send(`no camera "${id}"`);
     res.type('html').send(renderLivePage({ cameras: [cam], single: true }));
   });
+  // HLS for browsers without Media Source Extensions (iPhone Safari < 17.1): the same fragments, a GOP per segment
+  const hls = opts.liveRelay ? new HlsViews(opts.liveRelay) : undefined;
+  app.locals.closeHls = () => hls?.close();
+  const hlsCamera = async (req: express.Request, res: express.Response): Promise<string | undefined> => {
+    const id = req.params.camera!;
+    if (!hls) return void res.status(503).type('text').send('live view is not available on this board');
+    if (!validCameraId(id) || !(await cameraIds()).includes(id)) return void res.status(404).type('text').send(`no camera "${String(id).slice(0, 64)}"`);
+    return id;
+  };
+  app.get('/api/live/:camera/hls/index.m3u8', async (req, res) => {
+    const id = await hlsCamera(req, res);
+    if (!id) return;
+    const win = hls!.window(id);
+    // a first request waits for two GOPs (a few seconds) rather than answering an empty list
+    const until = Date.now() + 10_000;
+    while (win.ready < 2 && Date.now() < until && !req.destroyed) await new Promise((r) => setTimeout(r, 100));
+    const text = win.playlist();
+    if (!text) return void res.status(503).set('Retry-After', '2').type('text').send('no live video yet');
+    res.set({ 'Content-Type': 'application/vnd.apple.mpegurl', 'Cache-Control': 'no-store' }).send(text);
+  });
+  app.get('/api/live/:camera/hls/:file', async (req, res) => {
+    const id = await hlsCamera(req, res);
+    if (!id) return;
+    const win = hls!.existing(id);
+    const m = /^(init|seg)-(\d{1,12})\.(mp4|m4s)$/.exec(req.params.file);
+    const body = win && m ? (m[1] === 'init' ? win.init(Number(m[2])) : win.segment(Number(m[2]))) : undefined;
+    if (!body) return void res.status(404).type('text').send('no such live segment (it is older than the window)');
+    res.set({ 'Content-Type': m![1] === 'init' ? 'video/mp4' : 'video/iso.segment', 'Cache-Control': m![1] === 'init' ? 'max-age=60' : 'max-age=30' }).send(body);
+  });
+
   app.get('/api/live/stream', async (req, res) => {
     const relay = opts.liveRelay;
     if (!relay) return void res.status(503).json({ error: 'live view is not available on this board' });

@@ -158,6 +158,7 @@ export async function startBoardServer(opts: BoardServerOptions): Promise<BoardS
     guard: guard!,
     async close() {
       (app.locals.closeReceiver as (() => void) | undefined)?.();
+      (app.locals.closeHls as (() => void) | undefined)?.();
       server.closeAllConnections?.();
       await new Promise<void>((r) => server.close(() => r()));
       await recordQueue.close();

@@ -5,3 +5,4 @@ export { FRAME, FRAME_HEADER_BYTES, FrameReader, decodeRelay, encodeFrame, encod
 export { LiveViewPublisher, type LiveViewPublisherOptions } from './publisher.js';
 export { LiveViewRelay, type LiveViewRelayOptions, type RelayCameraState, type RelayEvent, type RelayListener } from './relay.js';
 export { startViewerStream, type FrameSink, type LiveStatus, type ViewerStreamOptions } from './viewer-stream.js';
+export { HlsViews, HlsWindow, type HlsWindowOptions } from './hls.js';

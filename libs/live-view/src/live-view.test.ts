@@ -106,3 +106,36 @@ describe('startViewerStream', () => {
     stop();
   });
 });
+
+describe('HlsWindow', async () => {
+  const { HlsWindow } = await import('./hls.js');
+  it('a GOP per segment, listed once finished, a discontinuity and a map per file, a sliding window', () => {
+    const w = new HlsWindow({ keep: 3 });
+    const f = (segment: string, offset: number, keyframe: boolean) => ({ type: 'fragment' as const, segment, offset, keyframe, bytes: Buffer.from(`${segment}@${offset};`), seenAt: 0, durationMs: 500 });
+    const init = (segment: string) => ({ type: 'init' as const, segment, mimeType: 'm', codecs: [], configKey: 'k', bytes: Buffer.from(`I${segment}`) });
+    w.push(init('a'));
+    w.push(f('a', 1, false)); // before a keyframe: not listed
+    w.push(f('a', 2, true));
+    w.push(f('a', 3, false));
+    expect(w.playlist()).toBeUndefined(); // the first GOP is still open
+    w.push(f('a', 4, true));
+    w.push(init('b'));
+    w.push(f('b', 1, true));
+    w.push(f('b', 2, true));
+    const p = w.playlist()!;
+    expect(p).toContain('#EXT-X-MEDIA-SEQUENCE:0');
+    expect(p.match(/#EXT-X-DISCONTINUITY\n/g)?.length).toBe(1);
+    expect(p).toContain('#EXT-X-MAP:URI="init-1.mp4"');
+    expect(p).toContain('#EXT-X-MAP:URI="init-2.mp4"');
+    expect(p).toContain('#EXTINF:1.000,\nseg-0.m4s');
+    expect(w.segment(0)!.toString()).toBe('a@2;a@3;');
+    expect(w.segment(3)).toBeUndefined(); // open
+    for (let i = 3; i < 8; i++) w.push(f('b', i, true));
+    const q = w.playlist()!;
+    expect(q).toContain('#EXT-X-MEDIA-SEQUENCE:5');
+    expect(q).toContain('#EXT-X-DISCONTINUITY-SEQUENCE:1');
+    expect(q).not.toContain('init-1.mp4');
+    expect(w.init(1)).toBeUndefined();
+    expect(w.init(2)!.toString()).toBe('Ib');
+  });
+});

@@ -7,7 +7,7 @@ import { decodeRelay, liveChannel, wantChannel } from './codec.js';
 
 export type RelayEvent =
   | { type: 'init'; mimeType: string; codecs: string[]; configKey: string; bytes: Buffer; segment: string }
-  | { type: 'fragment'; keyframe: boolean; bytes: Buffer; seenAt: number; segment: string; offset: number }
+  | { type: 'fragment'; keyframe: boolean; bytes: Buffer; seenAt: number; segment: string; offset: number; durationMs: number }
   /** The stream moved to another worker (a new init follows). */
   | { type: 'source'; source: string };
 
@@ -169,7 +169,7 @@ export class LiveViewRelay {
       cam.lastSeg = m.segment;
       cam.lastOffset = m.offset;
       cam.lastFragmentAt = now;
-      const f = { type: 'fragment' as const, keyframe: m.keyframe, bytes: m.bytes, seenAt: m.seenAt, segment: m.segment, offset: m.offset };
+      const f = { type: 'fragment' as const, keyframe: m.keyframe, bytes: m.bytes, seenAt: m.seenAt, segment: m.segment, offset: m.offset, durationMs: m.durationMs };
       if (f.keyframe) {
         cam.back = [f];
         cam.backBytes = f.bytes.length;
