@@ -114,6 +114,43 @@ describe('live view stream', () => {
     }
   }, 90_000);
 
+  it('the camera goes dark: "offline since" with the time of its last fragment; it resumes by itself', async () => {
+    const v = await openViewer(base, 'cam1');
+    try {
+      await waitFor('fragments', () => v.frames.filter((f) => f.kind === FRAME.fragment).length >= 2, 10_000, 20);
+      const frozenAt = Date.now();
+      stack.camera.freeze();
+      const status = () => v.frames.filter((f) => f.kind === FRAME.status).map((f) => ({ at: f.at, ...(JSON.parse(f.payload.toString()) as { state: string; since?: number; message: string }) }));
+      await waitFor('offline', () => status().some((s) => s.state === 'offline' && s.at > frozenAt), 40_000, 100);
+      const off = status().find((s) => s.state === 'offline' && s.at > frozenAt)!;
+      console.log(`[measure] live view: "offline" ${((off.at - frozenAt) / 1000).toFixed(1)} s after the camera froze, since ${new Date(off.since!).toISOString()} (frozen at ${new Date(frozenAt).toISOString()})`);
+      expect(Math.abs(off.since! - frozenAt)).toBeLessThan(3000);
+      stack.camera.resume();
+      const resumedAt = Date.now();
+      await waitFor('live again', () => v.frames.some((f) => f.kind === FRAME.fragment && f.at > resumedAt + 500), 40_000, 100);
+      console.log(`[measure] live view: fragments again ${((v.frames.find((f) => f.kind === FRAME.fragment && f.at > resumedAt + 500)!.at - resumedAt) / 1000).toFixed(1)} s after the camera came back`);
+    } finally {
+      v.close();
+      stack.camera.resume();
+    }
+  }, 90_000);
+
+  it('the stream needs the board login like every other request', async () => {
+    const other = new TestStack('live-auth');
+    try {
+      other.writeConfig([]);
+      await other.start('board', { BOARD_USER: 'owner', BOARD_PASSWORD: 'pw-0123456789' });
+      const b = `http://127.0.0.1:${other.boardPort}`;
+      await waitFor('board up', async () => (await fetch(`${b}/api/health`).catch(() => undefined)) !== undefined, 30_000);
+      expect((await fetch(`${b}/api/live/stream?camera=cam1`)).status).toBe(401);
+      expect((await fetch(`${b}/api/live/cam1/hls/index.m3u8`)).status).toBe(401);
+      expect((await fetch(`${b}/live/cam1`)).status).toBe(401);
+    } finally {
+      await other.stopApps().catch(() => {});
+      await other.cleanup();
+    }
+  }, 60_000);
+
   it('HLS for browsers without MSE: a playlist of GOP segments from the same fragments that ffmpeg plays', async () => {
     const t0 = Date.now();
     const r = await fetch(`${base}/api/live/cam1/hls/index.m3u8`);
