@@ -72,7 +72,7 @@ export function renderStatusPage(cameras: CameraStatus[], replicas: ReplicaRow[]
     <dt>disk used</dt><dd>${esc(fmtBytes(c.diskBytes))}${c.segmentCount !== undefined ? ` <small>(${esc(c.segmentCount)} segments)</small>` : ''}</dd>
     <dt>heartbeat</dt><dd>${c.heartbeatAgeSeconds !== undefined ? `${esc(c.heartbeatAgeSeconds)} s ago` : ''}</dd>
   </dl>
-  <a href="timeline?camera=${id}">timeline</a> · <a href="export?camera=${id}">export</a>
+  <a href="live/${id}">live</a> · <a href="timeline?camera=${id}">timeline</a> · <a href="export?camera=${id}">export</a>
 </div>`;
     })
     .join('\n');
