@@ -17,7 +17,7 @@ export interface ReplicaRow {
   lastError?: string;
   lastSuccessMs?: number;
   oldestWaitingStartMs?: number;
-  live?: Array<{ cameraId: string; lagSeconds: number; bytesPerHour: number; liveBytesPerHour: number; requestsPerHour: number; up: boolean }>;
+  live?: Array<{ cameraId: string; lagSeconds: number; bytesPerHour: number; liveBytesPerHour: number; requestsPerHour: number; liveRequestsPerHour: number; up: boolean }>;
 }
 
 /** "cam1 0.4 s behind · 1.1 GB/h · 1800 req/h" per camera with a live sender. */

@@ -105,6 +105,8 @@ export interface LiveCameraStatus {
   liveBytesPerHour: number;
   /** Requests (live appends / chunk PUTs, finishes, whole-segment HEAD / PUT / LIST), per hour of this camera. */
   requestsPerHour: number;
+  /** Of which live (s3: the chunk PUTs, at most 3600 / chunkSeconds). */
+  liveRequestsPerHour: number;
   up: boolean;
   lastError?: string;
   /** When the worker reported it (ms). */
@@ -144,6 +146,7 @@ export function liveStatusOf(targetId: string, hash: Record<string, string>, now
       bytesPerHour: Math.round(liveBytes + w.bytes),
       liveBytesPerHour: Math.round(liveBytes),
       requestsPerHour: Math.round(Number(r.requests ?? 0) / hours + w.requests),
+      liveRequestsPerHour: Math.round(Number(r.requests ?? 0) / hours),
       up: r.up !== false,
       at,
       ...(r.lastError ? { lastError: r.lastError } : {}),
