@@ -24,9 +24,15 @@ export const LIVE_PLAYER = {
   maxLagSeconds: 1.5,
   /** Where a jump lands, before the newest buffered frame. */
   jumpToSeconds: 0.3,
-  /** Played faster (1.1×) while further behind than this, back to 1× under catchUpUntilSeconds. */
-  catchUpAboveSeconds: 1.0,
-  catchUpUntilSeconds: 0.6,
+  /**
+   * Played catchUpRate× while the smallest lag of the last 2 s (the slack left just before the
+   * next fragment arrives) is above catchUpAboveSeconds, back to 1× under catchUpUntilSeconds.
+   */
+  catchUpAboveSeconds: 0.45,
+  catchUpUntilSeconds: 0.25,
+  catchUpRate: 1.15,
+  /** The first picture: more than this behind (the board starts with the fragments since the last keyframe), start at the edge. */
+  startLagSeconds: 0.6,
   /** Buffer kept behind the playhead; trimmed once it grows keepBehind + 10 s. */
   keepBehindSeconds: 30,
   /** No byte from the board for this long (it sends a status every 5 s): reconnect. */
@@ -34,16 +40,16 @@ export const LIVE_PLAYER = {
 } as const;
 
 const STYLE = `
-.live-links{margin:.2rem 0 .8rem}
-.live-links a{display:inline-block;padding:.5rem 0;margin-right:1rem}
-.live-grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(100%,360px),1fr));gap:1rem}
+.live-links{display:flex;flex-wrap:wrap;gap:0 1.2rem;margin:.2rem 0 .6rem}
+.live-links a{padding:.55rem 0}
+.live-grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,360px),1fr));gap:1rem}
 .live-grid.single{grid-template-columns:1fr}
 .live-tile{margin:0;min-width:0}
 .live-tile figcaption{display:flex;flex-wrap:wrap;justify-content:space-between;align-items:baseline;gap:0 .75rem;padding:.2rem 0;min-height:1.6rem}
 .live-tile figcaption a{font-weight:bold;display:inline-block;padding:.45rem 0;overflow-wrap:anywhere}
 .single figcaption{justify-content:flex-end}
 .live-box{position:relative;width:100%;aspect-ratio:16/9;background:#111;border-radius:6px;overflow:hidden}
-.single .live-box{max-height:calc(100vh - 9rem);min-height:180px}
+.live-box{max-height:calc(100vh - 9rem);min-height:180px}
 .live-box video{position:absolute;inset:0;width:100%;height:100%;object-fit:contain;background:#111}
 .live-overlay{position:absolute;left:50%;top:50%;transform:translate(-50%,-50%);max-width:88%;box-sizing:border-box;padding:.6rem .9rem;border-radius:6px;background:rgba(0,0,0,.68);color:#fff;text-align:center;font-size:1rem;line-height:1.35}
 .live-overlay small{display:block;color:#ddd;font-size:.8rem;margin-top:.2rem}
@@ -109,14 +115,17 @@ const PLAYER = String.raw`
       if (!self.timing.playing) self.timing.playing = Math.round(now());
       self.playBlocked = false; self.render();
     });
-    this.video.addEventListener('error', function () { self.rebuild('the video element failed: ' + (self.video.error && (self.video.error.message || self.video.error.code))); });
+    this.lags = []; this.minLag = undefined; this.startedAtEdge = false; this.stalls = 0; this.gapSkips = 0; this.hls = false;
+    this.video.addEventListener('waiting', function () { if (self.hasPicture) self.stalls++; });
+    this.video.addEventListener('error', function () { if (!self.hls) self.rebuild('the video element failed: ' + (self.video.error && (self.video.error.message || self.video.error.code))); });
   }
 
-  // the last 40 things that happened to the player, for window.liveView.stats() (tests, bug reports)
+  // the last 40 things that happened to the player, for window.liveView.stats() (tests, bug reports;
+  // window.liveViewDebug = true before the page's script runs keeps 400 and logs every fragment)
   Player.prototype.log = function (what) {
     var v = this.video;
     this.events.push(Math.round(now()) + ' ' + what + ' t=' + v.currentTime.toFixed(2) + ' rs=' + v.readyState + (v.buffered.length ? ' buf=' + v.buffered.start(0).toFixed(2) + '-' + v.buffered.end(v.buffered.length - 1).toFixed(2) : ''));
-    if (this.events.length > 40) this.events.shift();
+    if (this.events.length > (window.liveViewDebug ? 400 : 40)) this.events.shift();
   };
 
   Player.prototype.toggleMute = function () {
@@ -160,7 +169,7 @@ const PLAYER = String.raw`
     this.closeSource();
     var ms = new MS();
     this.ms = ms; this.sb = null; this.mime = mime; this.hasInit = false; this.hasPicture = false;
-    this.lastEnd = 0; this.stuck = 0; this.aborted = false;
+    this.lastEnd = 0; this.stuck = 0; this.aborted = false; this.startedAtEdge = false; this.lags = [];
     this.url = URL.createObjectURL(ms);
     this.video.src = this.url;
     ms.addEventListener('sourceopen', function () {
@@ -232,6 +241,7 @@ const PLAYER = String.raw`
       }
     } else if (h.configChanged === false && this.hasInit) {
       this.initsSkipped++;
+      if (window.liveViewDebug) this.log('init skipped (' + h.reason + ')');
       return; // same codec configuration: the SourceBuffer goes on with the one it has
     }
     // a copy: the last init is appended again when the player is rebuilt
@@ -243,7 +253,7 @@ const PLAYER = String.raw`
 
   Player.prototype.onFragment = function (bytes) {
     this.fragments++; this.bytes += bytes.length; this.lastFragmentAt = now();
-    if (this.fragments <= 3) this.log('fragment ' + this.fragments + ' (' + bytes.length + ' bytes)');
+    if (this.fragments <= 3 || window.liveViewDebug) this.log('fragment ' + this.fragments + ' (' + bytes.length + ' bytes)');
     if (!this.timing.fragment) this.timing.fragment = Math.round(this.lastFragmentAt);
     if (!this.ms || !this.hasInit || this.fatal) return; // nothing to decode it with yet: wait for an init
     if (this.queuedBytes > 16e6) { this.rebuild('16 MB queued for the SourceBuffer'); return; }
@@ -323,43 +333,90 @@ const PLAYER = String.raw`
   // Stays at the live edge: jumps when too far behind, plays slightly faster when a little behind.
   Player.prototype.edge = function () {
     var v = this.video, b = v.buffered;
+    if (this.hls) return; // the browser's own HLS player keeps its distance to the edge
     if (!b.length) return;
     var start = b.start(b.length - 1), end = b.end(b.length - 1), ct = v.currentTime;
-    if (end - ct > T.maxLagSeconds || ct < start) {
+    // A gap in the buffer (where one recorded file ends and the next begins, the shorter of audio and
+    // video leaves one; the browser would wait there for ever): hop over it to the next range.
+    var inRange = -1, next = -1;
+    for (var r = 0; r < b.length; r++) {
+      if (inRange < 0 && ct >= b.start(r) - 0.001 && ct <= b.end(r)) inRange = r;
+      if (next < 0 && b.start(r) > ct + 0.001) next = r;
+    }
+    if (next >= 0 && end - ct <= T.maxLagSeconds && (inRange < 0 || (b.end(inRange) - ct < 0.3 && v.readyState < 3))) {
+      v.currentTime = b.start(next) + 0.001;
+      this.gapSkips++;
+      this.log('gap skipped from ' + ct.toFixed(3) + ' to ' + b.start(next).toFixed(3));
+      return;
+    }
+    var first = !this.hasPicture && !this.startedAtEdge && end - ct > T.startLagSeconds;
+    // (with fragments still queued for the SourceBuffer, after the last of them: it moves the edge)
+    if ((first || end - ct > T.maxLagSeconds) && !this.ops.length) {
+      this.startedAtEdge = true;
       v.currentTime = Math.max(start, end - T.jumpToSeconds);
       this.jumps++;
-      this.log('jump from ' + ct.toFixed(2));
+      this.lags = [];
+      this.log((first ? 'start at the edge from ' : 'jump from ') + ct.toFixed(2));
     }
-    var lag = end - v.currentTime;
-    if (lag > T.catchUpAboveSeconds && v.playbackRate === 1) v.playbackRate = 1.1;
-    else if (lag < T.catchUpUntilSeconds && v.playbackRate !== 1) v.playbackRate = 1;
+    var t = now(), lag = end - v.currentTime;
+    this.lags.push([t, lag]);
+    while (this.lags.length && this.lags[0][0] < t - 2000) this.lags.shift();
+    var min = Infinity;
+    for (var i = 0; i < this.lags.length; i++) min = Math.min(min, this.lags[i][1]);
+    this.minLag = min;
+    if (!v.paused && this.lags.length > 3 && t - this.lags[0][0] > 1500) {
+      if (min > T.catchUpAboveSeconds && v.playbackRate === 1) v.playbackRate = T.catchUpRate;
+      else if (min < T.catchUpUntilSeconds && v.playbackRate !== 1) v.playbackRate = 1;
+    }
     if (v.paused && !this.playBlocked && v.readyState >= 2 && document.visibilityState === 'visible') this.play();
   };
 
   Player.prototype.lag = function () {
-    var b = this.video.buffered;
-    return b.length ? Math.max(0, b.end(b.length - 1) - this.video.currentTime) : undefined;
+    var v = this.video, r = this.hls && v.seekable.length ? v.seekable : v.buffered;
+    return r.length ? Math.max(0, r.end(r.length - 1) - v.currentTime) : undefined;
+  };
+
+  // No Media Source Extensions but the browser plays HLS itself (iPhone Safari before 17.1): the
+  // board's HLS window of the same fragments (a few seconds further behind live).
+  Player.prototype.startHls = function () {
+    var self = this, v = this.video;
+    this.hls = true;
+    this.hlsUrl = 'api/live/' + encodeURIComponent(this.id) + '/hls/index.m3u8';
+    this.hlsRetryMs = 1000;
+    var load = function () { self.log('hls load'); v.src = self.hlsUrl; self.play(); };
+    v.addEventListener('error', function () {
+      if (!self.hls) return;
+      self.hasPicture = false; self.hlsError = true; self.render();
+      setTimeout(load, self.hlsRetryMs);
+      self.hlsRetryMs = Math.min(self.hlsRetryMs * 2, 10000);
+    });
+    v.addEventListener('playing', function () { self.hlsError = false; self.hlsRetryMs = 1000; self.render(); });
+    load();
   };
 
   Player.prototype.render = function () {
     var text = '', detail = '', st = this.status;
     if (this.fatal) text = this.fatal;
+    else if (this.hls) text = this.hasPicture ? '' : this.hlsError ? 'reconnecting\u2026' : 'connecting\u2026';
     else if (!conn.connected) { text = conn.everConnected ? 'reconnecting\u2026' : 'connecting\u2026'; detail = conn.error; }
     else if (st && st.state === 'offline') {
-      text = 'camera offline' + (st.since ? ' since ' + new Date(st.since).toLocaleTimeString() : '');
+      text = 'camera offline' + (st.since ? ' since ' + when(st.since) : '');
       detail = st.message || '';
     } else if (st && st.state === 'waiting') { text = 'waiting for the recorder\u2026'; detail = st.message || ''; }
     else if (this.playBlocked) text = 'tap to play';
     else if (!this.hasPicture) text = 'connecting\u2026';
     else if (this.lastFragmentAt && now() - this.lastFragmentAt > 4000) text = 'no new video for ' + Math.round((now() - this.lastFragmentAt) / 1000) + ' s\u2026';
     var html = text ? esc(text) + (detail && detail !== text ? '<small>' + esc(detail) + '</small>' : '') : '';
+    this.overlayText = text; this.overlayDetail = detail && detail !== text ? detail : '';
     if (this.overlay.innerHTML !== html) this.overlay.innerHTML = html;
     this.overlay.hidden = !text;
     this.overlay.classList.toggle('tap', this.playBlocked);
-    this.el.dataset.state = this.fatal ? 'error' : !conn.connected ? 'connecting' : st && st.state !== 'live' ? st.state : this.hasPicture ? 'live' : 'connecting';
+    this.el.dataset.state = this.fatal ? 'error' : this.hls ? (this.hasPicture ? 'live' : 'connecting') : !conn.connected ? 'connecting' : st && st.state !== 'live' ? st.state : this.hasPicture ? 'live' : 'connecting';
     var lag = this.lag();
-    var lagText = lag === undefined || !this.hasPicture ? '' : lag.toFixed(1) + ' s behind live' +
-      (this.lastFragmentAt ? ' (newest ' + ((now() - this.lastFragmentAt) / 1000).toFixed(1) + ' s ago)' : '');
+    var age = this.lastFragmentAt ? (now() - this.lastFragmentAt) / 1000 : 0;
+    var lagText = lag === undefined || !this.hasPicture ? '' : this.hls ? lag.toFixed(1) + ' s behind the newest HLS segment'
+      : age > 3 ? 'newest video ' + Math.round(age) + ' s ago'
+      : lag.toFixed(1) + ' s behind live' + (this.lastFragmentAt ? ' (newest ' + age.toFixed(1) + ' s ago)' : '');
     if (this.lagEl.textContent !== lagText) this.lagEl.textContent = lagText;
     if (lag !== undefined) this.video.dataset.lag = lag.toFixed(3);
     this.renderButton();
@@ -368,19 +425,26 @@ const PLAYER = String.raw`
   Player.prototype.stats = function () {
     var v = this.video;
     return {
-      id: this.id, state: this.el.dataset.state, overlay: this.overlay.hidden ? '' : this.overlay.textContent,
+      id: this.id, mode: this.hls ? 'hls' : this.fatal === NO_MSE ? 'none' : 'mse', src: this.hls ? v.currentSrc : undefined, state: this.el.dataset.state, overlay: this.overlayText || '', overlayDetail: this.overlayDetail || '',
       currentTime: v.currentTime, readyState: v.readyState, paused: v.paused, muted: v.muted, playbackRate: v.playbackRate,
       lag: this.lag(), newestFragmentAgeMs: this.lastFragmentAt ? now() - this.lastFragmentAt : undefined,
       videoWidth: v.videoWidth, videoHeight: v.videoHeight, mime: this.mime,
       fragments: this.fragments, bytes: this.bytes, inits: this.inits, initsSkipped: this.initsSkipped, typeChanges: this.typeChanges,
-      jumps: this.jumps, rebuilds: this.rebuilds, quotaTrims: this.quotaTrims, gaps: this.gaps, droppedFragments: this.droppedFragments,
+      jumps: this.jumps, gapSkips: this.gapSkips, stalls: this.stalls, minLag: this.minLag, rebuilds: this.rebuilds, quotaTrims: this.quotaTrims, gaps: this.gaps, droppedFragments: this.droppedFragments,
       buffered: v.buffered.length ? [v.buffered.start(0), v.buffered.end(v.buffered.length - 1)] : [],
+      ranges: v.buffered.length,
       status: this.status,
       // ms since the navigation started: the stream requested / answered (first connection), first init, first fragment, playing
       events: this.events.slice(),
       timing: { request: conn.firstRequestAt, response: conn.firstResponseAt, init: this.timing.init, fragment: this.timing.fragment, playing: this.timing.playing },
     };
   };
+
+  // 14:03:12 today, the date too before today
+  function when(ms) {
+    var d = new Date(ms);
+    return d.toDateString() === new Date().toDateString() ? d.toLocaleTimeString() : d.toLocaleString();
+  }
 
   function esc(s) {
     return String(s).replace(/[&<>"']/g, function (c) { return { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c]; });
@@ -492,7 +556,9 @@ const PLAYER = String.raw`
     stats: function () { return players.map(function (p) { return p.stats(); }); },
   };
   if (!MS || typeof MS.isTypeSupported !== 'function') {
-    players.forEach(function (p) { p.fail(NO_MSE); });
+    var hls = document.createElement('video').canPlayType('application/vnd.apple.mpegurl');
+    players.forEach(function (p) { if (hls) p.startHls(); else p.fail(NO_MSE); });
+    setInterval(function () { players.forEach(function (p) { p.render(); }); }, 500);
     return;
   }
   players.forEach(function (p) { p.render(); });
