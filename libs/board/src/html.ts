@@ -45,7 +45,7 @@ export function page(title: string, body: string, opts: { refreshSeconds?: numbe
 <title>${esc(title)} · tapo-recorder</title>
 <style>${CSS}</style></head>
 <body>
-<nav><a href="./">cameras</a><a href="timeline">timeline</a><a href="export">export</a><a href="queues">Bull Board (jobs)</a><a href="api/cameras">JSON</a></nav>
+<nav><a href="./">cameras</a><a href="live">live</a><a href="timeline">timeline</a><a href="export">export</a><a href="queues">Bull Board (jobs)</a><a href="api/cameras">JSON</a></nav>
 <h1>${esc(title)}</h1>
 ${body}
 </body></html>`;
