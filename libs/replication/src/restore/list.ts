@@ -6,7 +6,6 @@ import { createReadStream } from 'node:fs';
 import { lstat, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PassThrough, Readable, Transform, pipeline, type TransformCallback } from 'node:stream';
-import type { ListObjectsV2CommandOutput } from '@aws-sdk/client-s3';
 import type { DirectoryReplica, ReplicaConfig } from '@tapo/config';
 import { ReplicaCryptoError, createOpenStream, openBuffer } from '@tapo/replica-crypto';
 import { dayFolderName, resolveInside } from '@tapo/storage';
@@ -14,7 +13,7 @@ import { errorCode, isNetworkDownError, isRetryableStatus, messageOf } from '../
 import { directoryNaming } from '../targets/directory.js';
 import { displayUrl } from '../targets/http.js';
 import { nameCamera, parseCopyName, sealContext, type CopyNaming } from '../targets/copy-names.js';
-import { s3ClientFor, s3Naming, type S3Replica } from '../targets/s3.js';
+import { listS3Objects, s3ClientFor, s3Naming, type S3Replica } from '../targets/s3.js';
 import { joinChunks, type JoinPlan } from './chunks.js';
 import { groupCopies, type CopyChunk, type CopyEntry, type CopyReader, type ListedCopy, type UnknownCopies } from './copies.js';
 import { MAX_SEGMENT_MS, selectRange } from './select.js';
@@ -192,21 +191,14 @@ async function listS3(config: S3Replica, opts: ListCopiesOptions): Promise<{ rea
   }
   const listed: ListedCopy[] = [];
   for (const prefix of prefixes) {
-    let token: string | undefined;
-    do {
-      let page: ListObjectsV2CommandOutput;
-      try {
-        page = await client.send(new sdk.ListObjectsV2Command({ Bucket: config.bucket, Prefix: prefix, ...(token ? { ContinuationToken: token } : {}) }));
-      } catch (e) {
-        throw fail(e, 'LIST');
+    try {
+      for await (const o of listS3Objects(sdk, client, config.bucket, prefix)) {
+        const parsed = parseCopyName(naming, o.key, opts.cameras);
+        if (parsed) listed.push({ name: o.key, bytes: o.bytes, parsed });
       }
-      for (const o of page.Contents ?? []) {
-        if (!o.Key) continue;
-        const parsed = parseCopyName(naming, o.Key, opts.cameras);
-        if (parsed) listed.push({ name: o.Key, bytes: o.Size ?? 0, parsed });
-      }
-      token = page.IsTruncated ? page.NextContinuationToken : undefined;
-    } while (token);
+    } catch (e) {
+      throw fail(e, 'LIST');
+    }
   }
   return { reader, listed };
 }

@@ -4,9 +4,8 @@
 // replicate job) is the join, and deletes the chunks (s3.ts). After a theft the chunks are what
 // `recorder restore` joins.
 import { sealBuffer } from '@tapo/replica-crypto';
-import { ReplicationRejectedError, TargetDownError, isNetworkDownError, isRetryableStatus, messageOf } from '../errors.js';
 import { copyName, liveChunkName, liveChunkPrefix, sealContext } from './copy-names.js';
-import { s3ClientFor, s3Naming, type S3Replica } from './s3.js';
+import { listS3Objects, s3ClientFor, s3Errors, s3Naming, type S3Replica } from './s3.js';
 import type { LiveTarget } from './target.js';
 
 /** Default seconds between two chunks of one camera. */
@@ -14,8 +13,7 @@ export const DEFAULT_CHUNK_SECONDS = 2;
 
 export function s3LiveTarget(config: S3Replica): LiveTarget {
   const naming = s3Naming(config);
-  const secrets = [config.secretAccessKey, config.accessKeyId].filter(Boolean);
-  const scrub = (t: string) => secrets.reduce((acc, s) => acc.split(s).join('***'), t);
+  const { classify } = s3Errors(config);
   const chunkSeconds = config.chunkSeconds ?? DEFAULT_CHUNK_SECONDS;
   /**
    * The last chunk of a closed segment can reach the bucket after the segment's whole upload (the
@@ -33,8 +31,8 @@ export function s3LiveTarget(config: S3Replica): LiveTarget {
         },
       );
       if (!there) return;
-      const listed = await client.send(new sdk.ListObjectsV2Command({ Bucket: config.bucket, Prefix: liveChunkPrefix(naming, cameraId, fileName) }));
-      const keys = (listed.Contents ?? []).map((o) => ({ Key: o.Key! }));
+      const keys: { Key: string }[] = [];
+      for await (const o of listS3Objects(sdk, client, config.bucket, liveChunkPrefix(naming, cameraId, fileName))) keys.push({ Key: o.key });
       if (keys.length) await client.send(new sdk.DeleteObjectsCommand({ Bucket: config.bucket, Delete: { Objects: keys, Quiet: true } }));
     } catch {
       /* the prune retries */
@@ -47,7 +45,6 @@ export function s3LiveTarget(config: S3Replica): LiveTarget {
       const key = liveChunkName(naming, chunk.cameraId, chunk.fileName, chunk.offset, end);
       const enc = config.encryption;
       const body = enc ? sealBuffer(enc.key, sealContext(chunk.cameraId, chunk.fileName, chunk.offset), chunk.bytes) : chunk.bytes;
-      const label = `replica "${config.id}" (s3 live chunk s3://${config.bucket}/${key} at ${config.endpoint})`;
       try {
         const { sdk, client } = await s3ClientFor(config);
         await client.send(
@@ -62,11 +59,7 @@ export function s3LiveTarget(config: S3Replica): LiveTarget {
           }),
         );
       } catch (e) {
-        const status = (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-        const text = scrub(messageOf(e));
-        if (status === undefined) throw new TargetDownError(`${label}: ${isNetworkDownError(e) ? 'unreachable' : 'no answer'}: ${text}`, config.id, { cause: e });
-        if (isRetryableStatus(status)) throw new TargetDownError(`${label}: HTTP ${status}: ${text}`, config.id, { cause: e });
-        throw new ReplicationRejectedError(`${label}: refused with HTTP ${status}: ${text}`, config.id, status);
+        throw classify(e, 'PUT live chunk', key);
       }
       if (chunk.last) await joinIfWhole(chunk.cameraId, chunk.fileName);
       return { held: end, final: false };

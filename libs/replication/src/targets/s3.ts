@@ -112,6 +112,19 @@ export function s3ClientFor(config: S3Replica): Promise<{ sdk: Sdk; client: S3Cl
   return clientFor(config, {});
 }
 
+/**
+ * Every object below `prefix`, page by page (ListObjectsV2 with its continuation token). SDK errors
+ * are thrown as they come: the caller says what they mean for its target.
+ */
+export async function* listS3Objects(sdk: Sdk, client: S3Client, bucket: string, prefix: string): AsyncGenerator<{ key: string; bytes: number }> {
+  let token: string | undefined;
+  do {
+    const page: ListObjectsV2CommandOutput = await client.send(new sdk.ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ...(token ? { ContinuationToken: token } : {}) }));
+    for (const o of page.Contents ?? []) if (o.Key) yield { key: o.Key, bytes: o.Size ?? 0 };
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+}
+
 /** How this replica names its copies (copy-names.ts): its prefix, and its key when it encrypts. */
 export function s3Naming(config: S3Replica): CopyNaming {
   return { prefix: config.prefix, ...(config.encryption ? { key: config.encryption.key, hideNames: config.encryption.hideNames } : {}) };
@@ -121,6 +134,46 @@ export function s3Naming(config: S3Replica): CopyNaming {
 export function closeS3Clients(): void {
   for (const c of clients.values()) c.destroy();
   clients.clear();
+}
+
+/**
+ * How an s3 replica's failures read and what they mean (every request of the target and of its live
+ * chunks): secrets scrubbed from messages, a label naming the target, bucket and key, and an SDK
+ * error turned into TargetDownError (unreachable, 5xx, 408, 429) or ReplicationRejectedError.
+ */
+export function s3Errors(config: S3Replica): { scrub(text: string): string; label(op: string, key?: string): string; classify(e: unknown, op: string, key?: string): Error } {
+  const bucketUrl = `s3://${config.bucket}/`;
+  const scrub = (text: string): string => {
+    let t = text;
+    for (const s of [config.secretAccessKey, config.accessKeyId]) if (s) t = t.split(s).join('***');
+    return t;
+  };
+  const label = (op: string, key?: string) => `replica "${config.id}" (s3 ${op} ${bucketUrl}${key ?? config.prefix} at ${config.endpoint})`;
+
+  /** What an SDK failure means for the target. */
+  const classify = (e: unknown, op: string, key?: string): Error => {
+    if (e instanceof SourceGoneError || e instanceof TargetDownError || e instanceof ReplicationRejectedError) return e;
+    const err = (e ?? {}) as SdkError;
+    const status = err.$metadata?.httpStatusCode;
+    const raw = err.Code ?? err.name ?? 'Error';
+    // A HEAD answer has no body: the SDK then only knows the status.
+    const vague = raw === 'Unknown' || raw === 'UnknownError' || err.message === 'UnknownError';
+    const code = vague ? (status === 403 ? 'Forbidden' : status === 404 ? 'NotFound' : 'Error') : raw;
+    const text = vague ? 'no details in the answer' : scrub(messageOf(e));
+    if (status === undefined) {
+      const what = isNetworkDownError(e) ? 'unreachable' : 'no answer';
+      return new TargetDownError(`${label(op, key)}: ${what}: ${text}`, config.id, { cause: e });
+    }
+    if (isRetryableStatus(status)) return new TargetDownError(`${label(op, key)}: HTTP ${status} ${code}: ${text}`, config.id, { cause: e });
+    let hint = '';
+    if (code === 'NoSuchBucket') hint = ` (the bucket "${config.bucket}" does not exist at ${config.endpoint})`;
+    else if (code === 'InvalidAccessKeyId') hint = ' (the accessKeyId is not known there)';
+    else if (code === 'SignatureDoesNotMatch') hint = ' (wrong secretAccessKey, or the region does not match)';
+    else if (status === 403) hint = ` (check accessKeyId / secretAccessKey and the key's permissions on bucket "${config.bucket}")`;
+    else if (status === 301 || code === 'PermanentRedirect' || code === 'AuthorizationHeaderMalformed') hint = ' (wrong region or endpoint for this bucket?)';
+    return new ReplicationRejectedError(`${label(op, key)}: refused with HTTP ${status} ${code}: ${text}${hint}`, config.id, status);
+  };
+  return { scrub, label, classify };
 }
 
 /**
@@ -153,36 +206,7 @@ export function s3Target(config: S3Replica, options: S3TargetOptions = {}): Repl
   /** Segments `has` found absent: `put` goes straight to the PUT. */
   const absent = new WeakSet<ReplicaSegment>();
 
-  const scrub = (text: string): string => {
-    let t = text;
-    for (const s of [config.secretAccessKey, config.accessKeyId]) if (s) t = t.split(s).join('***');
-    return t;
-  };
-  const label = (op: string, key?: string) => `replica "${config.id}" (s3 ${op} ${bucketUrl}${key ?? config.prefix} at ${config.endpoint})`;
-
-  /** What an SDK failure means for the target. */
-  const classify = (e: unknown, op: string, key?: string): Error => {
-    if (e instanceof SourceGoneError || e instanceof TargetDownError || e instanceof ReplicationRejectedError) return e;
-    const err = (e ?? {}) as SdkError;
-    const status = err.$metadata?.httpStatusCode;
-    const raw = err.Code ?? err.name ?? 'Error';
-    // A HEAD answer has no body: the SDK then only knows the status.
-    const vague = raw === 'Unknown' || raw === 'UnknownError' || err.message === 'UnknownError';
-    const code = vague ? (status === 403 ? 'Forbidden' : status === 404 ? 'NotFound' : 'Error') : raw;
-    const text = vague ? 'no details in the answer' : scrub(messageOf(e));
-    if (status === undefined) {
-      const what = isNetworkDownError(e) ? 'unreachable' : 'no answer';
-      return new TargetDownError(`${label(op, key)}: ${what}: ${text}`, config.id, { cause: e });
-    }
-    if (isRetryableStatus(status)) return new TargetDownError(`${label(op, key)}: HTTP ${status} ${code}: ${text}`, config.id, { cause: e });
-    let hint = '';
-    if (code === 'NoSuchBucket') hint = ` (the bucket "${config.bucket}" does not exist at ${config.endpoint})`;
-    else if (code === 'InvalidAccessKeyId') hint = ' (the accessKeyId is not known there)';
-    else if (code === 'SignatureDoesNotMatch') hint = ' (wrong secretAccessKey, or the region does not match)';
-    else if (status === 403) hint = ` (check accessKeyId / secretAccessKey and the key's permissions on bucket "${config.bucket}")`;
-    else if (status === 301 || code === 'PermanentRedirect' || code === 'AuthorizationHeaderMalformed') hint = ' (wrong region or endpoint for this bucket?)';
-    return new ReplicationRejectedError(`${label(op, key)}: refused with HTTP ${status} ${code}: ${text}${hint}`, config.id, status);
-  };
+  const { scrub, label, classify } = s3Errors(config);
 
   const naming = s3Naming(config);
   const enc = config.encryption;
@@ -368,21 +392,14 @@ export function s3Target(config: S3Replica, options: S3TargetOptions = {}): Repl
   const listOurs = async (prefix: string): Promise<{ key: string; bytes: number; parsed: NonNullable<ReturnType<typeof parseCopyName>> }[]> => {
     const { sdk, client } = await clientP();
     const out: { key: string; bytes: number; parsed: NonNullable<ReturnType<typeof parseCopyName>> }[] = [];
-    let token: string | undefined;
-    do {
-      let page: ListObjectsV2CommandOutput;
-      try {
-        page = await client.send(new sdk.ListObjectsV2Command({ Bucket: config.bucket, Prefix: prefix, ...(token ? { ContinuationToken: token } : {}) }));
-      } catch (e) {
-        throw classify(e, 'LIST');
+    try {
+      for await (const o of listS3Objects(sdk, client, config.bucket, prefix)) {
+        const parsed = parseCopyName(naming, o.key);
+        if (parsed) out.push({ ...o, parsed });
       }
-      for (const o of page.Contents ?? []) {
-        if (!o.Key) continue;
-        const parsed = parseCopyName(naming, o.Key);
-        if (parsed) out.push({ key: o.Key, bytes: o.Size ?? 0, parsed });
-      }
-      token = page.IsTruncated ? page.NextContinuationToken : undefined;
-    } while (token);
+    } catch (e) {
+      throw classify(e, 'LIST');
+    }
     return out;
   };
 
