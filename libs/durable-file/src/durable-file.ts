@@ -15,11 +15,13 @@ export interface FileDigest {
   bytes: number;
 }
 
-/** sha256 (hex) and size of a file, streamed. */
-export async function sha256File(file: string): Promise<FileDigest> {
+/** sha256 (hex) and size of a file, streamed; `firstBytes`: of its first bytes only (at most that many are read). */
+export async function sha256File(file: string, opts: { firstBytes?: number } = {}): Promise<FileDigest> {
   const h = createHash('sha256');
   let bytes = 0;
-  for await (const chunk of createReadStream(file, { highWaterMark: 1024 * 1024 })) {
+  const limit = opts.firstBytes;
+  if (limit === 0) return { sha256: h.digest('hex'), bytes };
+  for await (const chunk of createReadStream(file, { highWaterMark: 1024 * 1024, ...(limit !== undefined ? { start: 0, end: limit - 1 } : {}) })) {
     h.update(chunk as Buffer);
     bytes += (chunk as Buffer).length;
   }

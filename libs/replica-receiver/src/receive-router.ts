@@ -1,7 +1,6 @@
 import os from 'node:os';
 import { isPlayable } from '@tapo/segment-lifecycle';
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { mkdir, open, rename, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import express, { type Request, type Response, type Router } from 'express';
@@ -48,12 +47,6 @@ export interface ReceiveRouterOptions {
 /** The receive router, with a close() for its live-segment timer. */
 export type ReceiveRouter = Router & { close(): void; finishIdleLive(now?: number): Promise<number> };
 
-/** sha256 of the first `bytes` bytes of a file. */
-async function sha256Prefix(file: string, bytes: number): Promise<string> {
-  const h = createHash('sha256');
-  if (bytes > 0) for await (const c of createReadStream(file, { start: 0, end: bytes - 1 })) h.update(c as Buffer);
-  return h.digest('hex');
-}
 
 const SHA256 = /^[0-9a-f]{64}$/;
 const ROUTE = `${RECEIVE_PATH}/:camera/:file`;
@@ -286,7 +279,7 @@ export function createReceiveRouter(options: ReceiveRouterOptions): ReceiveRoute
         if (longer) {
           // the stored file must be exactly the start of this one (nothing recorded is lost), then replaced by rename
           const now = await storedHash(t.abs).catch(() => undefined);
-          if (!now || now.sha256 !== longer.sha256 || (await sha256Prefix(tmp, longer.bytes)) !== longer.sha256) {
+          if (!now || now.sha256 !== longer.sha256 || (await sha256File(tmp, { firstBytes: longer.bytes })).sha256 !== longer.sha256) {
             throw new UploadError(409, `a different file is already stored as ${t.rel}`);
           }
           await rename(tmp, t.abs);

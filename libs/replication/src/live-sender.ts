@@ -3,8 +3,7 @@
 // camera's live fragment stream, whose events only say how far the file is complete: the bytes
 // are read from the file, so a late start, a target that was down or a receiver that restarted
 // resume from what the target holds, without a second copy in memory.
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { sha256File } from '@tapo/durable-file';
 import { open } from 'node:fs/promises';
 import path from 'node:path';
 import type { LiveEvent } from '@tapo/live-fragments';
@@ -34,11 +33,7 @@ export const nodeLiveFileReader: LiveFileReader = {
       await fh.close().catch(() => {});
     }
   },
-  async sha256(file, bytes) {
-    const h = createHash('sha256');
-    if (bytes > 0) for await (const c of createReadStream(file, { start: 0, end: bytes - 1 })) h.update(c as Buffer);
-    return h.digest('hex');
-  },
+  sha256: async (file, bytes) => (await sha256File(file, { firstBytes: bytes })).sha256,
 };
 
 export interface LiveSenderLogger {
