@@ -54,14 +54,15 @@ export class LiveViewPublisher {
 
   private onWant(message: string): void {
     if (this.closed) return;
-    let cameras: unknown;
+    let want: { cameras?: unknown; resend?: unknown };
     try {
-      cameras = (JSON.parse(message) as { cameras?: unknown }).cameras;
+      want = JSON.parse(message) as typeof want;
     } catch {
       return;
     }
+    const cameras = want.cameras;
     if (!Array.isArray(cameras)) return;
-    const resend = (JSON.parse(message) as { resend?: unknown }).resend === true;
+    const resend = want.resend === true;
     const until = this.now() + (this.o.leaseMs ?? 8000);
     for (const c of cameras) {
       if (typeof c !== 'string' || !this.o.hub.isRecording(c)) continue;

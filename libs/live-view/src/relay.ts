@@ -64,7 +64,7 @@ export class LiveViewRelay {
     this.now = o.now ?? Date.now;
     this.channelPrefix = liveChannel(o.prefix, '');
     o.subscriber.on('messageBuffer', (channel: Buffer, message: Buffer) => this.onMessage(channel.toString('utf8'), message));
-    this.timer = setInterval(() => this.sendWant(false), o.wantEveryMs ?? 2000);
+    this.timer = setInterval(() => this.sendWant(), o.wantEveryMs ?? 2000);
     this.timer.unref();
   }
 
@@ -106,7 +106,7 @@ export class LiveViewRelay {
     void this.o.redis.publish(wantChannel(this.o.prefix), JSON.stringify({ cameras, ...(resend ? { resend: true } : {}) })).catch(() => {});
   }
 
-  private sendWant(_force: boolean): void {
+  private sendWant(): void {
     const now = this.now();
     const all = [...this.cams.keys()];
     this.want(all, false);
