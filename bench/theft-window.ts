@@ -31,17 +31,6 @@ async function until(what: string, cond: () => Promise<boolean> | boolean, ms: n
   }
 }
 
-function joinChunks(chunks: { offset: number; end: number; bytes: Buffer }[]): Buffer {
-  const parts: Buffer[] = [];
-  let at = 0;
-  for (const c of [...chunks].sort((x, y) => x.offset - y.offset)) {
-    if (c.offset > at) break;
-    if (c.end > at) parts.push(c.bytes.subarray(at - c.offset));
-    at = Math.max(at, c.end);
-  }
-  return Buffer.concat(parts);
-}
-
 const stats = (xs: number[]) => {
   const s = [...xs].sort((x, y) => x - y);
   const med = s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
@@ -92,15 +81,11 @@ try {
       const bLive = path.join(b.recordingsDir, 'house-cam1', day, `.${name.replace(/^cam1-/, 'house-cam1-')}.live`);
       const onB = existsSync(bLive) ? (await ffprobe(bLive)).durationSeconds : 0;
       const prefix = `run${run}/cam1/${day}/${name}.live/`;
-      const objects = await s3.list(prefix);
-      const chunks = await Promise.all(objects.map(async (o) => {
-        const [offset, end] = o.key.slice(prefix.length).split('-').map(Number) as [number, number];
-        return { offset, end, bytes: await s3.get(o.key) };
-      }));
+      const live = await s3.joinedLive(prefix);
       const joined = path.join(a.dir, 'joined.mp4');
-      writeFileSync(joined, joinChunks(chunks));
-      const inBucket = chunks.length ? (await ffprobe(joined)).durationSeconds : 0;
-      const row = { disk, http: disk - onB, s3: disk - inBucket, wall: (killedAt - firstSeen.get(current)!) / 1000 - onB, chunks: objects.length };
+      writeFileSync(joined, live.bytes);
+      const inBucket = live.chunks ? (await ffprobe(joined)).durationSeconds : 0;
+      const row = { disk, http: disk - onB, s3: disk - inBucket, wall: (killedAt - firstSeen.get(current)!) / 1000 - onB, chunks: live.chunks };
       rows.push(row);
       console.log(`run ${run}: killed ${((killedAt - firstSeen.get(current)!) / 1000).toFixed(1)} s into the segment; disk ${disk.toFixed(2)} s; missing on B (http) ${row.http.toFixed(2)} s, in the bucket (s3) ${row.s3.toFixed(2)} s (${row.chunks} chunks); wall-clock window ${row.wall.toFixed(2)} s`);
     } finally {

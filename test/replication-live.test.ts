@@ -19,18 +19,6 @@ import { TestStack } from './helpers/stack.js';
 const TOKEN = 'house-a-live-token-0123456789';
 const BUCKET = 'offsite';
 
-/** Joins live chunk objects `<…>.live/<offset>-<end>` contiguous from 0. */
-function joinChunks(chunks: { offset: number; end: number; bytes: Buffer }[]): Buffer {
-  const parts: Buffer[] = [];
-  let at = 0;
-  for (const c of [...chunks].sort((x, y) => x.offset - y.offset)) {
-    if (c.offset > at) break;
-    if (c.end > at) parts.push(c.bytes.subarray(at - c.offset));
-    at = Math.max(at, c.end);
-  }
-  return Buffer.concat(parts);
-}
-
 describe('live copies: the theft window', () => {
   const a = new TestStack('live-house');
   const b = new TestStack('live-office');
@@ -142,22 +130,16 @@ describe('live copies: the theft window', () => {
     const bProbe = await ffprobe(bLive);
     // the bucket: the segment's chunks
     const chunkPrefix = `tapo-recorder/cam1/${path.basename(path.dirname(current))}/${name}.live/`;
-    const objects = await s3.list(chunkPrefix);
-    expect(objects.length).toBeGreaterThan(0);
-    const chunks = await Promise.all(
-      objects.map(async (o) => {
-        const [offset, end] = o.key.slice(chunkPrefix.length).split('-').map(Number) as [number, number];
-        return { offset, end, bytes: await s3.get(o.key) };
-      }),
-    );
+    const fromBucket = await s3.joinedLive(chunkPrefix);
+    expect(fromBucket.chunks).toBeGreaterThan(0);
     const joined = path.join(a.dir, 'from-bucket.mp4');
-    writeFileSync(joined, joinChunks(chunks));
+    writeFileSync(joined, fromBucket.bytes);
     const s3Probe = await ffprobe(joined);
     const httpWindow = onA.durationSeconds - bProbe.durationSeconds;
     const s3Window = onA.durationSeconds - s3Probe.durationSeconds;
     console.log(
       `[measure] theft window: http ${httpWindow.toFixed(2)} s, s3 ${s3Window.toFixed(2)} s ` +
-        `(A's disk held ${onA.durationSeconds.toFixed(2)} s of ${name}; B ${bProbe.durationSeconds.toFixed(2)} s; bucket ${s3Probe.durationSeconds.toFixed(2)} s in ${objects.length} chunks)`,
+        `(A's disk held ${onA.durationSeconds.toFixed(2)} s of ${name}; B ${bProbe.durationSeconds.toFixed(2)} s; bucket ${s3Probe.durationSeconds.toFixed(2)} s in ${fromBucket.chunks} chunks)`,
     );
     expect(bProbe.ok && s3Probe.ok).toBe(true);
     expect(httpWindow).toBeLessThan(5);

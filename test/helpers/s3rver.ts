@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import type net from 'node:net';
 import path from 'node:path';
 import { ListObjectsV2Command, S3Client, GetObjectCommand } from '@aws-sdk/client-s3';
+import { joinChunks } from '@tapo/replication';
 
 interface S3rverServer {
   run(): Promise<net.AddressInfo>;
@@ -31,8 +32,24 @@ export async function startS3rver(dir: string, bucket: string, opts: { port?: nu
     return out.sort((x, y) => x.key.localeCompare(y.key));
   };
   const get = async (key: string): Promise<Buffer> => Buffer.from(await (await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body!.transformToByteArray());
+  /**
+   * The live chunks below `chunkPrefix` (`<copy>.live/`, plain) joined from byte 0 the way
+   * `recorder restore` joins them; with how many chunk objects there were.
+   */
+  const joinedLive = async (chunkPrefix: string): Promise<{ bytes: Buffer; chunks: number }> => {
+    const objects = await list(chunkPrefix);
+    const chunks = await Promise.all(
+      objects.map(async (o) => {
+        const [offset, end] = o.key.slice(chunkPrefix.length).split('-').map(Number) as [number, number];
+        return { offset, end, bytes: await get(o.key) };
+      }),
+    );
+    const plan = joinChunks(chunks);
+    return { bytes: Buffer.concat(plan.pieces.map((p) => p.chunk.bytes.subarray(p.from - p.chunk.offset, p.to - p.chunk.offset))), chunks: objects.length };
+  };
   return {
     endpoint,
+    joinedLive,
     port,
     client,
     list,
