@@ -128,9 +128,12 @@ alerts:
     const upAt = Date.now();
     await b.start('board');
     const want = backlog.map((n) => n.replace(/^cam1-/, `${bCamera}-`));
-    await waitFor('the backlog on B', () => {
-      const have = new Set(filesUnder(b.recordingsDir, bCamera).map((f) => f.name));
-      return want.every((n) => have.has(n));
+    // Whole copies (A's size): the segment that was live when B went down is on B as a shorter live
+    // copy first (B stores its leftover .live file when it starts), then replaced by the whole one.
+    const sizeOnA = new Map(backlog.map((n) => [n.replace(/^cam1-/, `${bCamera}-`), statSync(aSegments.find((x) => path.basename(x.path) === n)!.path).size]));
+    await waitFor('the backlog on B, whole', () => {
+      const have = new Map(filesUnder(b.recordingsDir, bCamera).map((f) => [f.name, f.size]));
+      return want.every((n) => have.get(n) === sizeOnA.get(n));
     }, 90_000, 200);
     const drained = (Date.now() - upAt) / 1000;
     const onB = filesUnder(b.recordingsDir, bCamera);
